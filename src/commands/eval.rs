@@ -1,0 +1,10 @@
+//! `ml-anomaly eval` (in progress).
+
+use crate::error::CliError;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> Result<(), CliError> {
+    Err(CliError::Usage("`eval` is being built".into()))
+}

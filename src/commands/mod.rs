@@ -1,0 +1,9 @@
+//! One module per subcommand: its arguments (`Args`) and its `run`.
+
+pub mod drift;
+pub mod eval;
+pub mod explain;
+pub mod quality;
+pub mod score;
+pub mod simulate;
+pub mod train;

@@ -1,0 +1,10 @@
+//! `ml-anomaly score` (in progress).
+
+use crate::error::CliError;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> Result<(), CliError> {
+    Err(CliError::Usage("`score` is being built".into()))
+}

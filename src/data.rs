@@ -1,0 +1,1 @@
+//! Loading numeric tables (CSV, JSON Lines) with clear errors (in progress).
