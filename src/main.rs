@@ -6,6 +6,7 @@
 mod commands;
 mod data;
 mod error;
+mod model_file;
 
 use clap::{Parser, Subcommand};
 

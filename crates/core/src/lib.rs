@@ -23,7 +23,7 @@
 //! - [`simulate`]: seeded, labeled ExpenseFlow-like traffic for demos, tests and benchmarks.
 
 pub mod autoencoder;
-// pub mod bundle; (lead: enabled once forest, autoencoder and drift land)
+pub mod bundle;
 pub mod calibration;
 pub mod drift;
 pub mod ensemble;

@@ -51,7 +51,7 @@ impl ModelBundle {
             contributions: vec![0.0; n],
             forest_part: vec![0.0; n],
             autoencoder_part: vec![0.0; n],
-            tree_shap: self.isolation_forest.tree_shap_scratch(),
+            tree_shap: TreeShapScratch::new(&self.isolation_forest),
         }
     }
 
