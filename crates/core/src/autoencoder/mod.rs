@@ -50,6 +50,7 @@ pub use network::{Gradients, Parameters};
 /// Hyper-parameters of [`Autoencoder::fit`]. The defaults are the original service's
 /// configuration plus Keras' early-stopping conventions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct AutoencoderParams {
     /// Width of the bottleneck (default 16), at most [`AutoencoderParams::MAX_ENCODING_DIM`].
     pub encoding_dim: usize,
@@ -134,6 +135,7 @@ impl AutoencoderParams {
 
 /// Per-epoch losses of a training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TrainingHistory {
     /// Per epoch: the sample-weighted mean of the minibatch losses during the epoch (Keras'
     /// `loss`).
@@ -406,6 +408,7 @@ impl Autoencoder {
 
 /// Serialized form: dimensions, flat row-major kernels, biases, history.
 #[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct AutoencoderRepr {
     input_dim: usize,
     encoding_dim: usize,
@@ -629,15 +632,15 @@ mod tests {
         }
         // flat row-major layout on the wire
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(v["input_dim"], 9);
-        assert_eq!(v["encoding_dim"], 4);
-        assert_eq!(v["encoder_weights"].as_array().unwrap().len(), 36);
+        assert_eq!(v["inputDim"], 9);
+        assert_eq!(v["encodingDim"], 4);
+        assert_eq!(v["encoderWeights"].as_array().unwrap().len(), 36);
         assert_eq!(
-            v["encoder_weights"][5].as_f64().unwrap(),
+            v["encoderWeights"][5].as_f64().unwrap(),
             model.parameters().encoder_weights[[1, 1]]
         );
         assert_eq!(
-            v["history"]["val_loss"].as_array().unwrap().len(),
+            v["history"]["valLoss"].as_array().unwrap().len(),
             model.history().val_loss.len()
         );
     }
@@ -694,16 +697,16 @@ mod tests {
         let (model, _) = small_model();
         let mut v: serde_json::Value = serde_json::to_value(&model).unwrap();
         assert!(serde_json::from_value::<Autoencoder>(v.clone()).is_ok());
-        v["encoder_weights"].as_array_mut().unwrap().pop();
+        v["encoderWeights"].as_array_mut().unwrap().pop();
         let err = serde_json::from_value::<Autoencoder>(v.clone())
             .unwrap_err()
             .to_string();
         assert!(err.contains("encoder weights has 35 values"), "{err}");
         let mut v: serde_json::Value = serde_json::to_value(&model).unwrap();
-        v["input_dim"] = 10.into();
+        v["inputDim"] = 10.into();
         assert!(serde_json::from_value::<Autoencoder>(v).is_err());
         let mut v: serde_json::Value = serde_json::to_value(&model).unwrap();
-        v["encoding_dim"] = usize::MAX.into();
+        v["encodingDim"] = usize::MAX.into();
         assert!(serde_json::from_value::<Autoencoder>(v).is_err());
     }
 }

@@ -103,6 +103,7 @@ impl Visitor<'_> for MaxDepthVisitor {
 
 /// Parameters of [`IsolationForest::fit`](super::IsolationForest::fit).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ForestParams {
     /// Number of isolation trees (scikit-learn's `n_estimators`).
     pub n_trees: usize,
@@ -195,10 +196,10 @@ mod tests {
             max_depth: MaxDepth::Auto,
         };
         let json = serde_json::to_string(&p).unwrap();
-        assert_eq!(json, r#"{"n_trees":3,"sample_size":64,"max_depth":"auto"}"#);
+        assert_eq!(json, r#"{"nTrees":3,"sampleSize":64,"maxDepth":"auto"}"#);
         assert_eq!(serde_json::from_str::<ForestParams>(&json).unwrap(), p);
         let q: ForestParams =
-            serde_json::from_str(r#"{"n_trees":3,"sample_size":64,"max_depth":7}"#).unwrap();
+            serde_json::from_str(r#"{"nTrees":3,"sampleSize":64,"maxDepth":7}"#).unwrap();
         assert_eq!(q.max_depth, MaxDepth::Limit(7));
         assert!(serde_json::from_str::<MaxDepth>(r#""deep""#).is_err());
         assert!(serde_json::from_str::<MaxDepth>("-3").is_err());

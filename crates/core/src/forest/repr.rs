@@ -16,6 +16,7 @@ use super::IsolationForest;
 use crate::error::{CoreError, Result};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct ForestRepr {
     pub params: ForestParams,
     pub n_features: usize,
@@ -25,6 +26,7 @@ pub(crate) struct ForestRepr {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct TreeRepr {
     /// Pre-order: 0 = leaf, f + 1 = split on feature f.
     pub splits: Vec<u32>,

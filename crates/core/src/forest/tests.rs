@@ -349,7 +349,7 @@ fn json_round_trips_exactly() {
     assert_eq!(back, forest);
     let x = data.row(3).to_vec();
     assert_eq!(back.score(&x), forest.score(&x));
-    assert!(json.contains(r#""max_depth":"auto""#));
+    assert!(json.contains(r#""maxDepth":"auto""#));
 }
 
 fn corrupt(
