@@ -29,6 +29,51 @@ pub struct Workspace {
     tree_shap: TreeShapScratch,
 }
 
+impl Workspace {
+    /// Ensemble contributions (composite-score units) of the last attributed vector.
+    pub fn contributions(&self) -> &[f64] {
+        &self.contributions
+    }
+
+    /// The Isolation Forest's part of each contribution.
+    pub fn forest_part(&self) -> &[f64] {
+        &self.forest_part
+    }
+
+    /// The autoencoder's part of each contribution.
+    pub fn autoencoder_part(&self) -> &[f64] {
+        &self.autoencoder_part
+    }
+
+    /// Robust-scaled values of the last scored vector.
+    pub fn normalized(&self) -> &[f64] {
+        &self.scaled
+    }
+
+    /// Indices of the `out.len()` largest |contributions|, largest first (ties by index),
+    /// without allocating. Returns how many were written (fewer when there are fewer features).
+    pub fn top_contributions(&self, out: &mut [usize]) -> usize {
+        let c = &self.contributions;
+        let k = out.len().min(c.len());
+        let mut filled = 0;
+        for j in 0..c.len() {
+            let v = c[j].abs();
+            // insertion into the sorted prefix out[..filled]
+            let mut pos = filled;
+            while pos > 0 && c[out[pos - 1]].abs() < v {
+                pos -= 1;
+            }
+            if pos < k {
+                let end = filled.min(k - 1);
+                out.copy_within(pos..end, pos + 1);
+                out[pos] = j;
+                filled = (filled + 1).min(k);
+            }
+        }
+        filled
+    }
+}
+
 /// A scored vector with its explanation.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -110,17 +155,20 @@ impl ModelBundle {
         )
     }
 
-    /// Scores `x` and fills the workspace's attribution buffers; returns the scores.
-    fn attribute_into(&self, x: &[f64], method: AttributionMethod, ws: &mut Workspace) -> Result<Scores> {
+    /// Scores `x` and leaves its attributions in `ws` (read them with
+    /// [`Workspace::contributions`] and friends) without building any text: the cheapest way to
+    /// get scores plus reasons. [`Self::explanation_from`] turns them into the stored record later,
+    /// e.g. off the request path.
+    pub fn attribute_with(&self, x: &[f64], method: AttributionMethod, ws: &mut Workspace) -> Result<Scores> {
         self.check_vector(x)?;
         self.scaler.transform_row(x, &mut ws.scaled);
-        let path_length = self.isolation_forest.path_length(x);
-        match method {
+        let path_length = match method {
             AttributionMethod::Fast => self.isolation_forest.path_attribution(x, &mut ws.forest_attribution),
             AttributionMethod::Exact => {
-                self.isolation_forest.tree_shap_with(x, &mut ws.forest_attribution, &mut ws.tree_shap)
+                self.isolation_forest.tree_shap_with(x, &mut ws.forest_attribution, &mut ws.tree_shap);
+                self.isolation_forest.path_length(x)
             }
-        }
+        };
         let mse = self.autoencoder.feature_errors(&ws.scaled, &mut ws.autoencoder, &mut ws.squared, &mut ws.residual);
         for ((a, e), mean) in ws.autoencoder_attribution.iter_mut().zip(&ws.squared).zip(&self.baseline.autoencoder_feature_errors) {
             *a = e - mean;
@@ -149,7 +197,7 @@ impl ModelBundle {
     /// Full per-feature attributions of `x` (the viewer draws these).
     pub fn attribution(&self, x: &[f64], method: AttributionMethod) -> Result<Attribution> {
         let mut ws = self.workspace();
-        let scores = self.attribute_into(x, method, &mut ws)?;
+        let scores = self.attribute_with(x, method, &mut ws)?;
         Ok(Attribution {
             method,
             base_value: self.baseline.composite,
@@ -173,8 +221,22 @@ impl ModelBundle {
         top_k: usize,
         ws: &mut Workspace,
     ) -> Result<Prediction> {
-        let scores = self.attribute_into(x, method, ws)?;
-        let explanation = build_explanation(&ExplanationInput {
+        let scores = self.attribute_with(x, method, ws)?;
+        let explanation = self.explanation_from(x, &scores, ws, method, top_k);
+        Ok(Prediction { scores, explanation })
+    }
+
+    /// The explanation record of `x` from the attributions [`Self::attribute_with`] left in `ws`
+    /// for the same `x` (and `scores`).
+    pub fn explanation_from(
+        &self,
+        x: &[f64],
+        scores: &Scores,
+        ws: &Workspace,
+        method: AttributionMethod,
+        top_k: usize,
+    ) -> Explanation {
+        build_explanation(&ExplanationInput {
             names: &self.feature_names,
             values: x,
             normalized: &ws.scaled,
@@ -182,12 +244,11 @@ impl ModelBundle {
             contributions: &ws.contributions,
             forest_part: &ws.forest_part,
             autoencoder_part: &ws.autoencoder_part,
-            scores: &scores,
+            scores,
             method,
             base_value: self.baseline.composite,
             anomaly_threshold: self.ensemble.policy.anomaly_threshold,
             top_k,
-        });
-        Ok(Prediction { scores, explanation })
+        })
     }
 }

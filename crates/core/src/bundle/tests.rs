@@ -173,3 +173,21 @@ fn training_rejects_bad_input() {
     let named = TrainConfig { feature_names: Some(vec!["a".into()]), ..small_config() };
     assert!(ModelBundle::train(normal_traffic(100, 1).view(), &named, 1).is_err());
 }
+
+#[test]
+fn split_attribution_matches_predict_and_top_k_is_ordered() {
+    let (bundle, data) = trained(12);
+    let mut x = data.row(4).to_vec();
+    x[20] += 9.0;
+    let mut ws = bundle.workspace();
+    let scores = bundle.attribute_with(&x, AttributionMethod::Fast, &mut ws).unwrap();
+    let late = bundle.explanation_from(&x, &scores, &ws, AttributionMethod::Fast, 5);
+    let direct = bundle.predict(&x, AttributionMethod::Fast, 5).unwrap();
+    assert_eq!(direct.scores, scores);
+    assert_eq!(direct.explanation, late);
+    let mut top = [usize::MAX; 5];
+    assert_eq!(ws.top_contributions(&mut top), 5);
+    let names: Vec<&str> = top.iter().map(|&j| bundle.feature_names[j].as_str()).collect();
+    let expected: Vec<&str> = late.top_features.iter().map(|f| f.feature.as_str()).collect();
+    assert_eq!(names, expected);
+}

@@ -13,16 +13,21 @@ impl IsolationForest {
     /// to `out` (overwritten). Additive like [`tree_shap`](Self::tree_shap), at the cost of one
     /// scoring pass and no allocation.
     ///
-    /// If `x` or `out` does not have `n_features` entries, `out` is filled with NaN.
-    pub fn path_attribution(&self, x: &[f64], out: &mut [f64]) {
+    /// Returns the path length of `x`, bit-identical to [`path_length`](Self::path_length)
+    /// (same walk, same summation order), so a caller needing both walks the trees once.
+    ///
+    /// If `x` or `out` does not have `n_features` entries, `out` is filled with NaN and NaN is
+    /// returned.
+    pub fn path_attribution(&self, x: &[f64], out: &mut [f64]) -> f64 {
         if x.len() != self.n_features || out.len() != self.n_features {
             out.fill(f64::NAN);
-            return;
+            return f64::NAN;
         }
         out.fill(0.0);
         // The same branch-free fixed-step walk as scoring, INTERLEAVE trees side by side; at a
         // leaf the step stays put and adds E[v|leaf] - E[v|leaf] = 0 to feature 0.
         let roots = &self.roots[..self.roots.len() - 1];
+        let mut sum = 0.0;
         let mut groups = roots.chunks_exact(INTERLEAVE);
         for group in &mut groups {
             let mut cursor = [0usize; INTERLEAVE];
@@ -37,6 +42,9 @@ impl IsolationForest {
                     *c = next;
                 }
             }
+            for c in cursor {
+                sum += self.expected[c];
+            }
         }
         for &root in groups.remainder() {
             let mut i = root as usize;
@@ -46,8 +54,10 @@ impl IsolationForest {
                 out[node.feature as usize] += self.expected[next] - self.expected[i];
                 i = next;
             }
+            sum += self.expected[i];
         }
         let scale = 1.0 / self.n_trees() as f64;
         out.iter_mut().for_each(|v| *v *= scale);
+        sum / roots.len() as f64
     }
 }
