@@ -247,7 +247,7 @@ impl Calibration {
         let max = model.training_max();
         if raw > max {
             let excess = (raw - max) / model.tail_scale;
-            self.ceiling + (1.0 - self.ceiling) * (-(-excess).exp_m1())
+            self.ceiling + (1.0 - self.ceiling) * -libm::expm1(-excess)
         } else {
             self.from_rank(model.rank(raw))
         }

@@ -13,6 +13,10 @@
 //! from explicit seeds. State that must live across requests (sessions, model registry,
 //! storage) belongs to `anomaly-engine`.
 //!
+//! The transcendental functions on the scoring and explanation path (`exp2`, `log`, `expm1`,
+//! `cos`) come from the `libm` crate rather than the platform's C library, so a model scores and
+//! explains bit-identically natively and in the browser (the wasm parity test checks this).
+//!
 //! ## Map
 //! - [`features`]: request events, bounded per-session state, the 59 features.
 //! - [`scaler`], [`forest`], [`autoencoder`]: the two detectors and their input scaling.

@@ -87,7 +87,7 @@ pub fn average_path_length(n: usize) -> f64 {
         2 => 1.0,
         _ => {
             let m = (n - 1) as f64;
-            2.0 * (m.ln() + EULER_GAMMA) - 2.0 * m / n as f64
+            2.0 * (libm::log(m) + EULER_GAMMA) - 2.0 * m / n as f64
         }
     }
 }
@@ -375,7 +375,7 @@ impl IsolationForest {
 
     /// The score of a path length.
     pub fn score_from_path_length(&self, h: f64) -> f64 {
-        (-h / self.c_psi).exp2()
+        libm::exp2(-h / self.c_psi)
     }
 
     /// Scores every row of `data` (equal, bit for bit, to [`score`](Self::score) row by row);

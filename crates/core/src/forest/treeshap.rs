@@ -93,7 +93,7 @@ impl Quadrature {
         let mut w = vec![0.0; n];
         let nf = n as f64;
         for i in 0..n.div_ceil(2) {
-            let mut z = (std::f64::consts::PI * (i as f64 + 0.75) / (nf + 0.5)).cos();
+            let mut z = libm::cos(std::f64::consts::PI * (i as f64 + 0.75) / (nf + 0.5));
             let mut dp = 1.0;
             for _ in 0..100 {
                 let (mut p1, mut p2) = (1.0, 0.0);
