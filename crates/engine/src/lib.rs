@@ -1,1 +1,110 @@
-//! anomaly-engine (in progress).
+//! # anomaly-engine
+//!
+//! The stateful anomaly-detection service over [`anomaly_core`]: behavioral state of sessions
+//! and users, the training window, the model registry and retrain policy, metrics, and an
+//! embedded SQLite store. The Node addon is a thin translation of [`Engine`]; everything with
+//! state, threads or I/O lives here, everything numeric in the core.
+//!
+//! ## One request ([`Engine::predict`])
+//! 1. **Observe** — under the state mutex, `BehaviorState::observe` updates the session's and
+//!    user's bounded windows and writes the 59 features into a stack array (no allocation once
+//!    the session is warm). Bad ids or timestamps are an [`EngineError::InvalidInput`] and leave
+//!    the state untouched.
+//! 2. **Score** — the active model is read as an `Arc` snapshot (a read lock held for one
+//!    pointer clone); `ModelBundle::predict_with` scores both detectors, combines the calibrated
+//!    scores, decides the action and builds the top-5 explanation with the fast attribution,
+//!    using a pooled `Workspace` (no buffer allocation). Without a model the outcome is the
+//!    original's fallback (`isAnomaly false, score 0, confidence 0, ALLOW, fallback true`); a
+//!    scoring error also falls back, with `error` set.
+//! 3. **Windows** — the vector is offered to the training window (a time-aware reservoir,
+//!    [`window`]) — always, also before any model exists and for fallbacks — and, when a model
+//!    scored it, pushed into the drift ring ([`drift_window`]) with its composite and version.
+//! 4. **Account** — metrics (counters, sums, a fixed-bucket latency histogram) are updated and
+//!    the record is *offered* to the store writer's bounded queue: never waiting; when the queue
+//!    is full the record is dropped and counted (`droppedRecords`). Fallback predictions are
+//!    recorded and counted too (as `fallback`), as the training data they are.
+//! 5. **Maybe train** — with `autoTrain`, no model and a window of `minSamplesForTraining`
+//!    vectors, a background thread starts the first training; the request returns at once.
+//!
+//! The outcome ([`outcome::PredictionOutcome`], behind an `Arc` shared with the queued
+//! record) carries the id, scores, action, explanation, model version, processing time,
+//! fallback flag, the features and the derived signals. Median cost end to end: 12 µs with
+//! the default model (`benches/engine.rs`).
+//!
+//! ## Training and the atomic swap
+//! [`Engine::train`] (blocking; the addon runs it on the libuv pool), the drift-triggered and
+//! the scheduled retrains and the automatic first training all take one `AtomicBool` by
+//! compare-and-swap (never two trainings at once; released by a guard, also on panic). The
+//! window's vectors of the last `modelWindowDays` are copied out in chunks, a bundle is trained
+//! with a seed derived from the configured seed and the version (reproducible), stored as the
+//! new active version in one transaction, and then swapped in with one pointer store under a
+//! write lock. Every request is scored entirely by one model; requests during a training are
+//! served by the previous one (or get the fallback).
+//!
+//! ## Periodic work ([`Engine::maintenance`])
+//! The host calls it from a timer with the current time; [`schedule`] decides from explicit
+//! times what is due: the drift check (hourly; retrain above `hourlyRetrainThreshold`), the
+//! forced retrain (daily, anchored at the latest training), pruning beyond the retention and
+//! training windows and of surplus model versions, idle-state expiry, and the behavioral
+//! state snapshot. Both retrain schedules can be switched off in the configuration or at run
+//! time ([`Engine::set_schedules_enabled`]).
+//!
+//! ## Invariants
+//! - **Bounded memory**: behavioral state by `state.maxSessions`/`maxUsers`; training window
+//!   ≤ `maxTrainingSamples` × 480 B (23.6 MB at 50,000); drift ring `driftWindow` × 492 B
+//!   (2.5 MB at 5,000); writer queue ≤ `writerQueueCapacity` records; metrics fixed (a
+//!   976-bucket histogram); ≤ 8 scoring workspaces per model; the active model plus one other
+//!   cached for explanations; drift history ≤ 168 points per model.
+//! - **Atomic model swap**: a model is visible to requests only after it is stored as the
+//!   active version; the swap is one `Arc` store.
+//! - **Never blocking the request path** on the disk (records are dropped, not waited for) or
+//!   on a training (it holds no lock the request path needs while it computes). The request
+//!   path can wait briefly on the state lock during a state snapshot (~29 ms per 10,000
+//!   sessions, every `maintenance.snapshotIntervalMs`).
+//! - **No clock in the logic**: every time is an argument (`now_ms`) or an event timestamp;
+//!   only durations are measured with `Instant`.
+//! - **Queries see what predict returned**: they run on the writer thread after every record
+//!   queued before them.
+//!
+//! ## What is persisted (see [`store`])
+//! | data | table | when |
+//! |---|---|---|
+//! | prediction records (the original's fields, feedback) | `predictions` | batched by the writer |
+//! | training window, slot for slot | `training_samples` | with each admitted vector |
+//! | models: bundle (binary), metrics, active flag, drift state | `models` | at registration, activation, each drift check |
+//! | next ids, window count, last training time | `meta` | with each batch / registration |
+//! | behavioral state (postcard) | `state_snapshot` | `maintenance` and `close()` |
+//!
+//! Committed transactions survive a crash of the process (WAL, `synchronous=NORMAL`); a file
+//! that is not an ml-anomaly store, or is damaged, is a clear [`EngineError::Store`]. On
+//! restart everything above comes back ([`Engine::open`]); the drift ring is refilled from the
+//! records the active model scored.
+//!
+//! ## Threads
+//! The caller's threads (JS thread: predictions and queries; libuv pool: training and
+//! maintenance), one store writer thread, and at most one background training thread.
+//! [`Engine`] is `Send + Sync`.
+
+pub mod config;
+pub mod drift_window;
+mod engine;
+pub mod error;
+pub mod metrics;
+pub mod outcome;
+pub mod schedule;
+pub mod store;
+#[doc(hidden)]
+pub mod testkit;
+pub mod window;
+
+pub use config::EngineConfig;
+pub use engine::{Engine, TrainingListener, MAX_LIMIT, MAX_PERIOD_DAYS};
+pub use error::{EngineError, Result};
+pub use outcome::{PredictionOutcome, TrainOutcome, TrainingEvent};
+
+/// Locks a mutex, recovering the data if another thread panicked while holding it: every
+/// structure the engine guards stays memory-safe and bounded after a panic, and refusing all
+/// further requests would turn one bug into an outage.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

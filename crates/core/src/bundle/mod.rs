@@ -36,7 +36,7 @@ use crate::scaler::RobustScaler;
 
 pub use codec::{BINARY_MAGIC, FORMAT_NAME};
 pub use predict::{Prediction, Workspace};
-pub use train::{TrainConfig, TrainingProgress};
+pub use train::{TrainConfig, TrainingProgress, MIN_TRAINING_ROWS};
 
 /// Version of the bundle layout this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;

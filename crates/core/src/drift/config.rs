@@ -75,7 +75,19 @@ pub struct DriftConfig {
     pub min_current_rows: usize,
     /// Size of the sorted reference sample of composite scores kept for KS (default 1000).
     pub reference_sample_size: usize,
+    /// Per-feature PSI at which a feature's mean/std drift counts in full (default 0.25, the
+    /// usual "significant shift" reading); below it the drift is scaled down in proportion
+    /// (see [`super::detector`]: the gate that keeps rare-event features quiet).
+    pub feature_psi_gate: f64,
+    /// Features reported but left out of the distribution term and the top list, by name
+    /// (default: the calendar features `hour_sin`, `hour_cos`, `day_sin`, `day_cos`,
+    /// `is_weekend`, `is_business_hours`, which say *when* a window was taken, not how
+    /// behaviour changed: any window shorter than a week differs from a week-long reference).
+    pub excluded_features: Vec<String>,
 }
+
+/// The calendar features of the behavioral feature set.
+pub const CALENDAR_FEATURES: [&str; 6] = ["hour_sin", "hour_cos", "day_sin", "day_cos", "is_weekend", "is_business_hours"];
 
 impl Default for DriftConfig {
     fn default() -> Self {
@@ -89,6 +101,8 @@ impl Default for DriftConfig {
             ks_method: KsMethod::Auto,
             min_current_rows: 200,
             reference_sample_size: 1000,
+            feature_psi_gate: 0.25,
+            excluded_features: CALENDAR_FEATURES.iter().map(|s| s.to_string()).collect(),
         }
     }
 }
@@ -112,6 +126,12 @@ impl DriftConfig {
             return invalid(
                 "threshold",
                 format!("must be finite and non-negative, got {}", self.threshold),
+            );
+        }
+        if !(self.feature_psi_gate.is_finite() && self.feature_psi_gate > 0.0) {
+            return invalid(
+                "featurePsiGate",
+                format!("must be finite and positive, got {}", self.feature_psi_gate),
             );
         }
         if self.distribution_top_k == 0 {

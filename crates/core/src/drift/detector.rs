@@ -13,16 +13,25 @@
 //!   (a sup-distance between ECDFs, in `[0, 1]` by construction); its p-value and the method
 //!   used are reported alongside.
 //! - **distribution**: per feature `j`, with reference mean/std `μ, σ` and current `μ', σ'`,
-//!   `drift_j = min(1, (|μ' − μ|/σ̂ + |ln(σ̂'/σ̂)|) / k)` where `σ̂ = max(σ, s₀)`,
+//!   the moment drift `m_j = min(1, (|μ' − μ|/σ̂ + |ln(σ̂'/σ̂)|) / k)` where `σ̂ = max(σ, s₀)`,
 //!   `σ̂' = max(σ', s₀)`, `s₀ = 1e-9·(1 + |μ|)` and `k` = `feature_drift_saturation` (default
 //!   2) — the mean shift in reference standard deviations plus the log-ratio of spreads
 //!   (symmetric: halving and doubling count the same), saturating at a two-σ shift. The floor `s₀`
 //!   makes a constant feature well defined: it stays at 0 while constant and saturates at 1 as
-//!   soon as it moves. The term is the **mean of the `distribution_top_k` (default 5) largest
-//!   `drift_j`**: behaviour change usually moves a handful of the 59 features, and a plain mean
-//!   would dilute five fully drifted features to 5/59 ≈ 0.08; a plain maximum would let the
-//!   single noisiest feature decide. (This is the term the JavaScript original computed from an
-//!   undefined variable, so it was always 0.)
+//!   soon as it moves. The feature's drift is `drift_j = m_j · min(1, PSI_j / g)` with
+//!   `g` = `feature_psi_gate` (default 0.25): the moments must be backed by a change of the
+//!   distribution over the reference bins. Without the gate, rare-event features (a signal that
+//!   fires on 0.1 % of requests: σ ≈ 0.03) saturate on any window that happens to hold none of
+//!   them (σ' = 0, an infinite log-ratio) or a burst of them, although their binned
+//!   distribution has barely moved; on simulated normal traffic that alone pushed the
+//!   composite of unchanged windows to 0.3. The term is the **mean of the `distribution_top_k`
+//!   (default 5) largest `drift_j`** over the features not in `excluded_features`: behaviour
+//!   change usually moves a handful of the 59 features, and a plain mean would dilute five fully
+//!   drifted features to 5/59 ≈ 0.08; a plain maximum would let the single noisiest feature
+//!   decide. The calendar features (hour and day of week, weekend, business hours) are excluded
+//!   by default: they record *when* a window was taken, and any window shorter than a week
+//!   differs from a week-long reference in them. (This is the term the JavaScript original
+//!   computed from an undefined variable, so it was always 0.)
 //! - **score** = `min(1, |mean(current scores) − μ_score| / max(σ_score, 0.001))`: the shift of
 //!   the average anomaly score in reference standard deviations (the floor only matters for a
 //!   degenerate, constant reference score; a shift below 0.001 on a [0, 1] score is never
@@ -86,8 +95,11 @@ pub struct FeatureDrift {
     pub mean_shift: f64,
     /// `σ̂' / σ̂`: ratio of (floored) standard deviations.
     pub std_ratio: f64,
-    /// `min(1, (|mean_shift| + |ln std_ratio|) / feature_drift_saturation)`, in `[0, 1]`.
+    /// The mean/std drift `min(1, (|mean_shift| + |ln std_ratio|) / feature_drift_saturation)`
+    /// gated by the feature's PSI (`× min(1, psi / feature_psi_gate)`), in `[0, 1]`.
     pub drift: f64,
+    /// Left out of the distribution term and the top list (a calendar feature by default).
+    pub excluded: bool,
     /// The reference and current histograms over the reference bins (for dashboards).
     pub histogram: Histogram,
 }
@@ -214,10 +226,11 @@ pub fn assess(
         let (ref_scale, cur_scale) = (f.std.max(floor), cur_std.max(floor));
         let mean_shift = (cur_mean - f.mean) / ref_scale;
         let std_ratio = cur_scale / ref_scale;
-        let drift =
+        let moments =
             ((mean_shift.abs() + std_ratio.ln().abs()) / cfg.feature_drift_saturation).min(1.0);
         let psi = psi_of_counts(&f.bins.proportions, &counts[offsets[j]..offsets[j + 1]], n_rows);
         let bin_counts = &counts[offsets[j]..offsets[j + 1]];
+        let drift = moments * (psi / cfg.feature_psi_gate).min(1.0);
         features.push(FeatureDrift {
             index: j,
             name: name.clone(),
@@ -225,6 +238,7 @@ pub fn assess(
             mean_shift,
             std_ratio,
             drift,
+            excluded: cfg.excluded_features.iter().any(|e| e == name),
             histogram: Histogram {
                 edges: f.bins.edges.clone(),
                 reference_proportions: f.bins.proportions.clone(),
@@ -233,7 +247,7 @@ pub fn assess(
         });
     }
 
-    let mut order: Vec<usize> = (0..n_cols).collect();
+    let mut order: Vec<usize> = (0..n_cols).filter(|&i| !features[i].excluded).collect();
     order.sort_by(|&a, &b| {
         let (fa, fb) = (&features[a], &features[b]);
         fb.drift
@@ -241,13 +255,12 @@ pub fn assess(
             .then(fb.psi.total_cmp(&fa.psi))
             .then(a.cmp(&b))
     });
-    let k = cfg.distribution_top_k.min(n_cols);
-    let distribution = order
-        .iter()
-        .take(k)
-        .map(|&i| features[i].drift)
-        .sum::<f64>()
-        / k as f64;
+    let k = cfg.distribution_top_k.min(order.len());
+    let distribution = if k == 0 {
+        0.0
+    } else {
+        order.iter().take(k).map(|&i| features[i].drift).sum::<f64>() / k as f64
+    };
     let top_drifted = order
         .iter()
         .take(cfg.top_features)
@@ -536,5 +549,59 @@ mod tests {
         let h = &report.score_histogram;
         assert_eq!(h.current_proportions.len(), h.reference_proportions.len());
         assert!((h.current_proportions.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn rare_event_features_do_not_read_as_drift() {
+        // Column 0: a signal on 0.2 % of requests; column 1: ordinary. Reference 20,000 rows.
+        let mut rng = seeded(21);
+        let normal = Normal::new(0.0, 1.0).unwrap();
+        let mut make = |rows: usize, rate: f64| {
+            let mut x = Array2::zeros((rows, 2));
+            for mut row in x.rows_mut() {
+                row[0] = f64::from(u8::from(rng.random_bool(rate)));
+                row[1] = normal.sample(&mut rng);
+            }
+            x
+        };
+        let reference_x = make(20_000, 0.002);
+        let scores = vec![0.3; 20_000];
+        let cfg = DriftConfig { distribution_top_k: 1, ..DriftConfig::default() };
+        let reference = DriftReference::capture(reference_x.view(), &scores, &cfg).unwrap();
+        let names = vec!["signal".to_string(), "other".to_string()];
+        // A window without a single event, and one with a burst of three.
+        let quiet = make(500, 0.0);
+        let mut burst = make(500, 0.0);
+        for r in 0..3 {
+            burst[[r, 0]] = 1.0;
+        }
+        let mut noise: f64 = 0.0;
+        for window in [quiet, burst] {
+            let report = assess(&reference, window.view(), &scores[..500], &names, &cfg).unwrap();
+            let signal = &report.features[0];
+            assert!(signal.std_ratio < 0.01 || signal.std_ratio > 1.5, "the moments did move: {signal:?}");
+            assert!(signal.drift < 0.05, "gated drift {:.3} (psi {:.4})", signal.drift, signal.psi);
+            noise = noise.max(signal.drift);
+        }
+        // A real change of the rate (2 % instead of 0.2 %) counts, if modestly: PSI weighs
+        // changes of small proportions lightly, and the score terms carry the rest.
+        let frequent = make(500, 0.02);
+        let report = assess(&reference, frequent.view(), &scores[..500], &names, &cfg).unwrap();
+        let signal = &report.features[0];
+        assert!(signal.drift > 0.1 && signal.drift > 3.0 * noise, "{signal:?} vs noise {noise}");
+    }
+
+    #[test]
+    fn excluded_features_are_reported_but_not_aggregated() {
+        let (reference_x, reference_s) = traffic(1, 4000, 0.0);
+        let (current_x, current_s) = traffic(2, 1000, 1.5);
+        let mut names: Vec<String> = (0..N_FEATURES).map(|i| format!("f{i}")).collect();
+        names[0] = "hour_sin".into(); // the most shifted feature becomes a calendar feature
+        let cfg = DriftConfig::default();
+        let reference = DriftReference::capture(reference_x.view(), &reference_s, &cfg).unwrap();
+        let report = assess(&reference, current_x.view(), &current_s, &names, &cfg).unwrap();
+        assert!(report.features[0].excluded && report.features[0].drift > 0.5);
+        assert!(report.top_drifted.iter().all(|f| f.name != "hour_sin"));
+        assert!(report.features[1].drift > 0.0 && !report.features[1].excluded);
     }
 }

@@ -27,7 +27,7 @@ pub mod psi;
 pub mod reference;
 pub mod trend;
 
-pub use config::{DriftConfig, DriftWeights};
+pub use config::{DriftConfig, DriftWeights, CALENDAR_FEATURES};
 pub use detector::{assess, DriftReport, FeatureDrift, Histogram};
 pub use kolmogorov::kstwo_sf;
 pub use ks::{ks_2samp, ks_2samp_sorted, ks_statistic_sorted, KsMethod, KsResult};

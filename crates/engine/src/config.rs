@@ -1,0 +1,612 @@
+//! Configuration of the engine, in the shape of the original service's configuration.
+//!
+//! JSON field names are the original's (`isolationForest.nTrees`, `retraining.modelWindowDays`,
+//! `prediction.ensembleWeight`...), every field has a default, and any subset may be given, so a
+//! host that configured the JavaScript service can pass the same object. Fields the original did
+//! not have (schedules, reservoir cap, store, seed) are additions with defaults that reproduce
+//! its behaviour. [`EngineConfig::validate`] names the first bad field; [`EngineConfig::train_config`]
+//! translates to the core's [`TrainConfig`].
+
+use anomaly_core::autoencoder::AutoencoderParams;
+use anomaly_core::bundle::TrainConfig;
+use anomaly_core::calibration::CalibrationConfig;
+use anomaly_core::drift::DriftConfig;
+use anomaly_core::ensemble::{EnsembleConfig, EnsembleWeights};
+use anomaly_core::features::StateConfig;
+use anomaly_core::forest::{ForestParams, MaxDepth};
+use anomaly_core::policy::ActionPolicy;
+use anomaly_core::N_FEATURES;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+
+/// Milliseconds per day.
+pub const MS_PER_DAY: i64 = 86_400_000;
+/// Milliseconds per hour.
+pub const MS_PER_HOUR: i64 = 3_600_000;
+
+/// Isolation Forest settings (the original's `isolationForest` block).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct IsolationForestConfig {
+    pub n_trees: usize,
+    pub sample_size: usize,
+    /// A number, or `"auto"` for scikit-learn's `ceil(log2(sampleSize))`.
+    pub max_tree_depth: MaxDepth,
+    /// Expected fraction of anomalies in the training data; sets the calibrated alarm rate.
+    pub contamination: f64,
+}
+
+impl Default for IsolationForestConfig {
+    fn default() -> Self {
+        IsolationForestConfig {
+            n_trees: 100,
+            sample_size: 256,
+            max_tree_depth: MaxDepth::Limit(12),
+            contamination: 0.05,
+        }
+    }
+}
+
+/// Autoencoder settings (the original's `autoencoder` block).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AutoencoderConfig {
+    /// Accepted for compatibility; must be 59 (the width of the feature vector) when given.
+    pub input_dim: Option<usize>,
+    pub encoding_dim: usize,
+    pub learning_rate: f64,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub validation_split: f64,
+    /// Early-stopping patience in epochs; `null` always runs `epochs` epochs.
+    pub patience: Option<usize>,
+}
+
+impl Default for AutoencoderConfig {
+    fn default() -> Self {
+        let p = AutoencoderParams::default();
+        AutoencoderConfig {
+            input_dim: None,
+            encoding_dim: p.encoding_dim,
+            learning_rate: p.learning_rate,
+            epochs: p.epochs,
+            batch_size: p.batch_size,
+            validation_split: p.validation_split,
+            patience: p.patience,
+        }
+    }
+}
+
+/// When and on what to (re)train (the original's `retraining` block plus the schedules).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RetrainingConfig {
+    /// A training needs at least this many vectors in the window (1000).
+    pub min_samples_for_training: usize,
+    /// Retrain when the drift composite exceeds this (0.15).
+    pub hourly_retrain_threshold: f64,
+    /// Retrain every `forcedRetrainIntervalMs` regardless of drift (true).
+    pub daily_retrain_forced: bool,
+    /// Train on the vectors of the last this many days (30).
+    pub model_window_days: f64,
+    /// Check drift every this many ms (1 hour).
+    pub drift_check_interval_ms: i64,
+    /// Whether the drift check runs at all (true).
+    pub drift_check_enabled: bool,
+    /// Forced retrain period (1 day).
+    pub forced_retrain_interval_ms: i64,
+    /// Train the first model automatically, off the request path, once the window holds
+    /// `minSamplesForTraining` vectors (true).
+    pub auto_train: bool,
+    /// Cap of the training window (a reservoir sample of the window's vectors; 50,000).
+    pub max_training_samples: usize,
+    /// Number of recent scored vectors the drift check compares with the model's reference (5000).
+    pub drift_window: usize,
+    /// Inactive model versions kept beyond the active one; older ones are pruned (30).
+    pub keep_model_versions: usize,
+}
+
+impl Default for RetrainingConfig {
+    fn default() -> Self {
+        RetrainingConfig {
+            min_samples_for_training: 1000,
+            hourly_retrain_threshold: 0.15,
+            daily_retrain_forced: true,
+            model_window_days: 30.0,
+            drift_check_interval_ms: MS_PER_HOUR,
+            drift_check_enabled: true,
+            forced_retrain_interval_ms: MS_PER_DAY,
+            auto_train: true,
+            max_training_samples: 50_000,
+            drift_window: 5000,
+            keep_model_versions: 30,
+        }
+    }
+}
+
+/// How a score becomes a decision (the original's `prediction` block plus the action ladder).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PredictionConfig {
+    pub ensemble_weight: EnsembleWeights,
+    /// `isAnomaly` when the composite is strictly above this (0.65).
+    pub anomaly_threshold: f64,
+    /// `CHALLENGE` from this composite (0.70).
+    pub challenge: f64,
+    /// `REQUIRE_2FA` from this composite (0.80).
+    pub require2fa: f64,
+    /// `BLOCK` from this composite (0.90).
+    pub block: f64,
+    /// Features listed in a prediction's explanation (5).
+    pub top_features: usize,
+    /// The standard middleware enforces the recommended action only when the confidence is
+    /// strictly above this (0.8); below it an anomaly is only monitored. Decides
+    /// [`crate::PredictionOutcome::enforced_action`] and the stored `actionTaken`.
+    pub enforce_min_confidence: f64,
+    /// Store the explanation of every prediction, not only of anomalies (false). Explanations
+    /// not stored are recomputed exactly on read from the stored features and model version.
+    pub store_all_explanations: bool,
+}
+
+impl Default for PredictionConfig {
+    fn default() -> Self {
+        let p = ActionPolicy::default();
+        PredictionConfig {
+            ensemble_weight: EnsembleWeights::default(),
+            anomaly_threshold: p.anomaly_threshold,
+            challenge: p.challenge,
+            require2fa: p.require_2fa,
+            block: p.block,
+            top_features: 5,
+            enforce_min_confidence: 0.8,
+            store_all_explanations: false,
+        }
+    }
+}
+
+/// Periodic housekeeping done by [`crate::Engine::maintenance`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MaintenanceConfig {
+    /// Prune records older than the retention window at most this often (1 hour).
+    pub prune_interval_ms: i64,
+    /// Save the behavioral state (sessions and users) at most this often (10 minutes); it is
+    /// also saved by `close()`. Saving holds the state lock (about 29 ms per 10,000 tracked
+    /// sessions), so requests arriving meanwhile wait: the interval trades that pause against
+    /// how much behavioral history a crash loses.
+    pub snapshot_interval_ms: i64,
+}
+
+impl Default for MaintenanceConfig {
+    fn default() -> Self {
+        MaintenanceConfig {
+            prune_interval_ms: MS_PER_HOUR,
+            snapshot_interval_ms: 10 * 60_000,
+        }
+    }
+}
+
+/// The whole configuration. `Default` is the original's configuration with a store file
+/// `ml-anomaly.sqlite` in the working directory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EngineConfig {
+    pub isolation_forest: IsolationForestConfig,
+    pub autoencoder: AutoencoderConfig,
+    pub retraining: RetrainingConfig,
+    pub prediction: PredictionConfig,
+    /// Drift assessment details (bins, term weights, minimum rows); its `threshold` is replaced
+    /// by `retraining.hourlyRetrainThreshold`.
+    pub drift: DriftConfig,
+    /// Behavioral state: caps on tracked sessions and users, idle expiry, calendar.
+    pub state: StateConfig,
+    pub maintenance: MaintenanceConfig,
+    /// SQLite file of the store, or `":memory:"` for a store that lives as long as the engine.
+    pub store_path: String,
+    /// Seed of every training (version `v` trains with a seed derived from this and `v`) and
+    /// of the reservoir sampling.
+    pub seed: u64,
+    /// Records the writer thread may have queued; beyond it records are dropped and counted
+    /// (the request path never waits for the disk).
+    pub writer_queue_capacity: usize,
+    /// Most records committed in one transaction.
+    pub writer_batch_size: usize,
+    /// Prediction records older than this many days are pruned; `null`: `modelWindowDays`.
+    pub retention_days: Option<f64>,
+}
+
+/// Smallest accepted `minSamplesForTraining`: the core refuses fewer than 10 rows, and the
+/// autoencoder's validation split needs a handful more to mean anything.
+pub const MIN_TRAINING_SAMPLES: usize = 20;
+
+/// Path that means "no file".
+pub const MEMORY_STORE: &str = ":memory:";
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            isolation_forest: IsolationForestConfig::default(),
+            autoencoder: AutoencoderConfig::default(),
+            retraining: RetrainingConfig::default(),
+            prediction: PredictionConfig::default(),
+            drift: DriftConfig::default(),
+            state: StateConfig::default(),
+            maintenance: MaintenanceConfig::default(),
+            store_path: "ml-anomaly.sqlite".into(),
+            seed: 0x6d6c_2d61_6e6f_6d61, // "ml-anoma"
+            writer_queue_capacity: 10_000,
+            writer_batch_size: 512,
+            retention_days: None,
+        }
+    }
+}
+
+fn invalid(field: &str, reason: impl std::fmt::Display) -> EngineError {
+    EngineError::InvalidConfig(format!("{field}: {reason}"))
+}
+
+fn positive_ms(field: &str, v: i64) -> Result<()> {
+    if v <= 0 {
+        return Err(invalid(
+            field,
+            format!("must be a positive number of milliseconds, got {v}"),
+        ));
+    }
+    Ok(())
+}
+
+fn positive_days(field: &str, v: f64) -> Result<()> {
+    // 100 years: beyond it the cutoff arithmetic in ms stops meaning anything useful.
+    if !(v.is_finite() && v > 0.0 && v <= 36_500.0) {
+        return Err(invalid(
+            field,
+            format!("must be a number of days in (0, 36500], got {v}"),
+        ));
+    }
+    Ok(())
+}
+
+impl EngineConfig {
+    /// Parses a JSON configuration (any subset of the fields) and validates it.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let config: EngineConfig =
+            serde_json::from_str(text).map_err(|e| EngineError::InvalidConfig(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// A configuration with the store in memory (tests, demos).
+    pub fn in_memory() -> Self {
+        EngineConfig {
+            store_path: MEMORY_STORE.into(),
+            ..EngineConfig::default()
+        }
+    }
+
+    /// Whether the store lives in memory.
+    pub fn is_memory_store(&self) -> bool {
+        self.store_path == MEMORY_STORE
+    }
+
+    /// Days of prediction records kept.
+    pub fn retention_days(&self) -> f64 {
+        self.retention_days
+            .unwrap_or(self.retraining.model_window_days)
+    }
+
+    /// The training window in ms.
+    pub fn model_window_ms(&self) -> i64 {
+        days_to_ms(self.retraining.model_window_days)
+    }
+
+    /// The retention window in ms.
+    pub fn retention_ms(&self) -> i64 {
+        days_to_ms(self.retention_days())
+    }
+
+    /// The action ladder.
+    pub fn policy(&self) -> ActionPolicy {
+        let p = &self.prediction;
+        ActionPolicy {
+            anomaly_threshold: p.anomaly_threshold,
+            challenge: p.challenge,
+            require_2fa: p.require2fa,
+            block: p.block,
+        }
+    }
+
+    /// Drift settings with the retrain threshold applied.
+    pub fn drift_config(&self) -> DriftConfig {
+        DriftConfig {
+            threshold: self.retraining.hourly_retrain_threshold,
+            ..self.drift.clone()
+        }
+    }
+
+    /// The core's training configuration.
+    pub fn train_config(&self) -> TrainConfig {
+        let f = &self.isolation_forest;
+        let a = &self.autoencoder;
+        TrainConfig {
+            isolation_forest: ForestParams {
+                n_trees: f.n_trees,
+                sample_size: f.sample_size,
+                max_depth: f.max_tree_depth,
+            },
+            autoencoder: AutoencoderParams {
+                encoding_dim: a.encoding_dim,
+                learning_rate: a.learning_rate,
+                epochs: a.epochs,
+                batch_size: a.batch_size,
+                validation_split: a.validation_split,
+                patience: a.patience,
+                ..AutoencoderParams::default()
+            },
+            contamination: f.contamination,
+            ensemble: EnsembleConfig {
+                weights: self.prediction.ensemble_weight.clone(),
+                policy: self.policy(),
+            },
+            calibration: CalibrationConfig::default(),
+            drift: self.drift_config(),
+            feature_names: None,
+        }
+    }
+
+    /// Checks every field; the error names the first bad one (`retraining.modelWindowDays: ...`).
+    pub fn validate(&self) -> Result<()> {
+        let tc = self.train_config();
+        tc.isolation_forest
+            .validate()
+            .map_err(|e| invalid("isolationForest", e))?;
+        let c = self.isolation_forest.contamination;
+        if !(c.is_finite() && c > 0.0 && c < 0.5) {
+            return Err(invalid(
+                "isolationForest.contamination",
+                format!("must be in (0, 0.5), got {c}"),
+            ));
+        }
+        if let Some(dim) = self.autoencoder.input_dim {
+            if dim != N_FEATURES {
+                return Err(invalid(
+                    "autoencoder.inputDim",
+                    format!("must be {N_FEATURES} (the number of behavioral features), got {dim}"),
+                ));
+            }
+        }
+        tc.autoencoder
+            .validate()
+            .map_err(|e| invalid("autoencoder", e))?;
+        tc.ensemble
+            .weights
+            .normalized()
+            .map_err(|e| invalid("prediction.ensembleWeight", e))?;
+        tc.ensemble
+            .policy
+            .validate()
+            .map_err(|e| invalid("prediction", e))?;
+        let p = &self.prediction;
+        if p.top_features == 0 || p.top_features > N_FEATURES {
+            return Err(invalid(
+                "prediction.topFeatures",
+                format!("must be in 1..={N_FEATURES}, got {}", p.top_features),
+            ));
+        }
+        if !(p.enforce_min_confidence.is_finite()
+            && (0.0..=1.0).contains(&p.enforce_min_confidence))
+        {
+            return Err(invalid(
+                "prediction.enforceMinConfidence",
+                format!("must be in [0, 1], got {}", p.enforce_min_confidence),
+            ));
+        }
+        self.drift_config()
+            .validate()
+            .map_err(|e| invalid("drift", e))?;
+        self.state.validate().map_err(|e| invalid("state", e))?;
+
+        let r = &self.retraining;
+        if r.min_samples_for_training < MIN_TRAINING_SAMPLES {
+            return Err(invalid(
+                "retraining.minSamplesForTraining",
+                format!(
+                    "must be at least {MIN_TRAINING_SAMPLES}, got {}",
+                    r.min_samples_for_training
+                ),
+            ));
+        }
+        if r.max_training_samples < r.min_samples_for_training
+            || r.max_training_samples > 10_000_000
+        {
+            return Err(invalid(
+                "retraining.maxTrainingSamples",
+                format!(
+                    "must be between minSamplesForTraining ({}) and 10,000,000, got {}",
+                    r.min_samples_for_training, r.max_training_samples
+                ),
+            ));
+        }
+        if !(r.hourly_retrain_threshold.is_finite() && r.hourly_retrain_threshold >= 0.0) {
+            return Err(invalid(
+                "retraining.hourlyRetrainThreshold",
+                format!(
+                    "must be a non-negative number, got {}",
+                    r.hourly_retrain_threshold
+                ),
+            ));
+        }
+        positive_days("retraining.modelWindowDays", r.model_window_days)?;
+        positive_ms("retraining.driftCheckIntervalMs", r.drift_check_interval_ms)?;
+        positive_ms(
+            "retraining.forcedRetrainIntervalMs",
+            r.forced_retrain_interval_ms,
+        )?;
+        if r.drift_window < self.drift.min_current_rows || r.drift_window > 1_000_000 {
+            return Err(invalid(
+                "retraining.driftWindow",
+                format!(
+                    "must be between drift.minCurrentRows ({}) and 1,000,000, got {}",
+                    self.drift.min_current_rows, r.drift_window
+                ),
+            ));
+        }
+        positive_ms(
+            "maintenance.pruneIntervalMs",
+            self.maintenance.prune_interval_ms,
+        )?;
+        positive_ms(
+            "maintenance.snapshotIntervalMs",
+            self.maintenance.snapshot_interval_ms,
+        )?;
+        if self.store_path.trim().is_empty() {
+            return Err(invalid("storePath", "must be a file path or \":memory:\""));
+        }
+        if !(1..=10_000_000).contains(&self.writer_queue_capacity) {
+            return Err(invalid(
+                "writerQueueCapacity",
+                format!(
+                    "must be in 1..=10000000, got {}",
+                    self.writer_queue_capacity
+                ),
+            ));
+        }
+        if !(1..=100_000).contains(&self.writer_batch_size) {
+            return Err(invalid(
+                "writerBatchSize",
+                format!("must be in 1..=100000, got {}", self.writer_batch_size),
+            ));
+        }
+        if let Some(days) = self.retention_days {
+            positive_days("retentionDays", days)?;
+        }
+        Ok(())
+    }
+}
+
+/// Days to whole milliseconds (validated inputs never overflow).
+pub(crate) fn days_to_ms(days: f64) -> i64 {
+    (days * MS_PER_DAY as f64).round() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_originals_and_valid() {
+        let c = EngineConfig::default();
+        c.validate().unwrap();
+        let t = c.train_config();
+        assert_eq!(t.isolation_forest.n_trees, 100);
+        assert_eq!(t.isolation_forest.sample_size, 256);
+        assert_eq!(t.isolation_forest.max_depth, MaxDepth::Limit(12));
+        assert_eq!(t.contamination, 0.05);
+        assert_eq!(t.autoencoder.encoding_dim, 16);
+        assert_eq!(t.autoencoder.epochs, 50);
+        assert_eq!(t.autoencoder.batch_size, 32);
+        assert_eq!(t.ensemble.weights.isolation_forest, 0.6);
+        assert_eq!(t.ensemble.policy.anomaly_threshold, 0.65);
+        assert_eq!(t.drift.threshold, 0.15);
+        assert_eq!(c.retraining.min_samples_for_training, 1000);
+        assert_eq!(c.model_window_ms(), 30 * MS_PER_DAY);
+        assert_eq!(c.retention_ms(), 30 * MS_PER_DAY);
+    }
+
+    #[test]
+    fn original_json_shape_is_accepted_and_translated() {
+        let json = r#"{
+            "isolationForest": { "nTrees": 20, "sampleSize": 128, "maxTreeDepth": "auto", "contamination": 0.1 },
+            "autoencoder": { "inputDim": 59, "encodingDim": 8, "epochs": 5, "patience": null },
+            "retraining": { "minSamplesForTraining": 200, "hourlyRetrainThreshold": 0.2, "modelWindowDays": 7 },
+            "prediction": { "ensembleWeight": { "isolationForest": 0.5, "autoencoder": 0.5 }, "anomalyThreshold": 0.6 },
+            "storePath": ":memory:", "retentionDays": 3
+        }"#;
+        let c = EngineConfig::from_json(json).unwrap();
+        let t = c.train_config();
+        assert_eq!(t.isolation_forest.n_trees, 20);
+        assert_eq!(t.isolation_forest.max_depth, MaxDepth::Auto);
+        assert_eq!(t.contamination, 0.1);
+        assert_eq!(t.autoencoder.encoding_dim, 8);
+        assert_eq!(t.autoencoder.patience, None);
+        assert_eq!(t.drift.threshold, 0.2);
+        assert_eq!(t.ensemble.policy.anomaly_threshold, 0.6);
+        assert!(
+            c.retraining.auto_train,
+            "unspecified fields keep their defaults"
+        );
+        assert!(c.is_memory_store());
+        assert_eq!(c.retention_ms(), 3 * MS_PER_DAY);
+        assert_eq!(c.model_window_ms(), 7 * MS_PER_DAY);
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        type Mutation = Box<dyn Fn(&mut EngineConfig)>;
+        let cases: Vec<(&str, Mutation)> = vec![
+            (
+                "isolationForest",
+                Box::new(|c| c.isolation_forest.n_trees = 0),
+            ),
+            (
+                "isolationForest.contamination",
+                Box::new(|c| c.isolation_forest.contamination = 0.7),
+            ),
+            (
+                "autoencoder.inputDim",
+                Box::new(|c| c.autoencoder.input_dim = Some(53)),
+            ),
+            ("autoencoder", Box::new(|c| c.autoencoder.batch_size = 0)),
+            (
+                "prediction.ensembleWeight",
+                Box::new(|c| c.prediction.ensemble_weight.autoencoder = -1.0),
+            ),
+            ("prediction", Box::new(|c| c.prediction.challenge = 0.95)),
+            (
+                "prediction.topFeatures",
+                Box::new(|c| c.prediction.top_features = 0),
+            ),
+            (
+                "retraining.minSamplesForTraining",
+                Box::new(|c| c.retraining.min_samples_for_training = 3),
+            ),
+            (
+                "retraining.maxTrainingSamples",
+                Box::new(|c| c.retraining.max_training_samples = 10),
+            ),
+            (
+                "retraining.modelWindowDays",
+                Box::new(|c| c.retraining.model_window_days = f64::NAN),
+            ),
+            (
+                "retraining.driftCheckIntervalMs",
+                Box::new(|c| c.retraining.drift_check_interval_ms = 0),
+            ),
+            (
+                "retraining.driftWindow",
+                Box::new(|c| c.retraining.drift_window = 5),
+            ),
+            ("state", Box::new(|c| c.state.max_sessions = 0)),
+            ("storePath", Box::new(|c| c.store_path = " ".into())),
+            (
+                "writerQueueCapacity",
+                Box::new(|c| c.writer_queue_capacity = 0),
+            ),
+            ("retentionDays", Box::new(|c| c.retention_days = Some(-1.0))),
+        ];
+        for (field, mutate) in cases {
+            let mut c = EngineConfig::default();
+            mutate(&mut c);
+            match c.validate() {
+                Err(EngineError::InvalidConfig(m)) => {
+                    assert!(m.starts_with(&format!("{field}:")), "{field}: got {m}")
+                }
+                other => panic!("{field}: expected InvalidConfig, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            EngineConfig::from_json("{\"seed\": \"x\"}"),
+            Err(EngineError::InvalidConfig(_))
+        ));
+    }
+}

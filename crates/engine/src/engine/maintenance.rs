@@ -1,0 +1,222 @@
+//! Periodic work: the drift check (and the retrain it triggers), the forced retrain,
+//! retention pruning, idle-state expiry and the behavioral state snapshot.
+
+use std::sync::Arc;
+
+use anomaly_core::drift::{assess, DriftPoint};
+use anomaly_core::N_FEATURES;
+use ndarray::ArrayView2;
+
+use super::{Engine, Inner};
+use crate::error::{EngineError, Result};
+use crate::lock;
+use crate::outcome::{DriftCheckOutcome, MaintenanceOutcome, TrainOutcome, TrainReason};
+use crate::schedule::Intervals;
+use crate::store;
+
+impl Engine {
+    /// Assesses drift of the recent scored requests against the active model's training
+    /// reference and, when the composite exceeds `retraining.hourlyRetrainThreshold`, retrains
+    /// (blocking; `checkDriftAndRetrain()`). Without a model, or with fewer scored requests
+    /// than `drift.minCurrentRows`, nothing is assessed and `skipped` says why.
+    pub fn check_drift_and_retrain(&self, now_ms: i64) -> Result<DriftCheckOutcome> {
+        self.inner.check_drift(now_ms, true)
+    }
+
+    /// Does the periodic work that is due at `now_ms` (blocking; call it from a timer, e.g.
+    /// every minute): the drift check every `driftCheckIntervalMs`, the forced retrain every
+    /// `forcedRetrainIntervalMs` (unless a training just happened), pruning of records and
+    /// training vectors older than their windows and of surplus model versions, expiry of idle
+    /// sessions, and the behavioral state snapshot. A job's failure is reported in `errors`
+    /// and does not stop the others. Overlapping calls return `skipped`.
+    pub fn maintenance(&self, now_ms: i64) -> Result<MaintenanceOutcome> {
+        self.inner.maintenance(now_ms)
+    }
+
+    /// Saves the behavioral state now (also done by `maintenance` and `close`).
+    pub fn save_state_snapshot(&self) -> Result<()> {
+        self.inner.check_open()?;
+        self.inner.save_snapshot(None)
+    }
+}
+
+impl Inner {
+    pub(crate) fn check_drift(
+        self: &Arc<Self>,
+        now: i64,
+        retrain: bool,
+    ) -> Result<DriftCheckOutcome> {
+        self.check_open()?;
+        let skipped = |why: String| DriftCheckOutcome {
+            drift_detected: false,
+            drift_score: 0.0,
+            retrained: false,
+            report: None,
+            skipped: Some(why),
+            training: None,
+        };
+        let Some(model) = self.active() else {
+            return Ok(skipped("no active model".into()));
+        };
+        let sample = lock(&self.drift_window).sample();
+        let cfg = self.config.drift_config();
+        if sample.rows() < cfg.min_current_rows {
+            return Ok(skipped(format!(
+                "{} scored requests in the drift window, the check needs {}",
+                sample.rows(),
+                cfg.min_current_rows
+            )));
+        }
+        // Rows scored by an earlier model are rescored with the active one, so the score terms
+        // compare this model's scores with this model's reference.
+        let mut composites = sample.composites;
+        model.with_workspace(|bundle, ws| -> Result<()> {
+            for (i, v) in sample.versions.iter().enumerate() {
+                if *v != model.version {
+                    let row = &sample.features[i * N_FEATURES..(i + 1) * N_FEATURES];
+                    composites[i] = bundle.score_with(row, ws)?.composite;
+                }
+            }
+            Ok(())
+        })?;
+        let features = ArrayView2::from_shape((composites.len(), N_FEATURES), &sample.features)
+            .map_err(|e| EngineError::Internal(format!("drift matrix: {e}")))?;
+        let report = assess(
+            &model.bundle.drift_reference,
+            features,
+            &composites,
+            &model.bundle.feature_names,
+            &cfg,
+        )?;
+
+        let state = {
+            let mut tracker = lock(&self.drift);
+            if tracker.version != Some(model.version) {
+                // A training swapped the model while we assessed: this report is about the old one.
+                return Ok(skipped("the model changed during the check".into()));
+            }
+            tracker.state.history.push(DriftPoint {
+                timestamp_ms: now,
+                composite: report.composite,
+            })?;
+            tracker.state.last_report = Some(report.clone());
+            tracker.state.last_checked_at = Some(now);
+            tracker.state.clone()
+        };
+        self.metrics.record_drift(report.composite);
+        lock(&self.schedule).drift_check.ran(now);
+        let version = model.version;
+        self.store
+            .call(move |conn| store::set_drift_state(conn, version, &state))?;
+
+        let training = if report.is_drifting && retrain {
+            Some(self.train(TrainReason::Drift, now, &mut |_| {})?)
+        } else {
+            None
+        };
+        Ok(DriftCheckOutcome {
+            drift_detected: report.is_drifting,
+            drift_score: report.composite,
+            retrained: training.as_ref().is_some_and(TrainOutcome::trained),
+            report: Some(report),
+            skipped: None,
+            training,
+        })
+    }
+
+    fn maintenance(self: &Arc<Self>, now: i64) -> Result<MaintenanceOutcome> {
+        self.check_open()?;
+        let Ok(_running) = self.maintenance_running.try_lock() else {
+            return Ok(MaintenanceOutcome {
+                skipped: true,
+                ..MaintenanceOutcome::default()
+            });
+        };
+        let c = &self.config;
+        let intervals = Intervals {
+            drift_check_ms: c.retraining.drift_check_interval_ms,
+            forced_retrain_ms: c.retraining.forced_retrain_interval_ms,
+            prune_ms: c.maintenance.prune_interval_ms,
+            snapshot_ms: c.maintenance.snapshot_interval_ms,
+        };
+        let flags = *lock(&self.flags);
+        let due = lock(&self.schedule).due(now, &intervals, flags);
+        let mut out = MaintenanceOutcome {
+            due,
+            ..MaintenanceOutcome::default()
+        };
+
+        if due.drift_check {
+            match self.check_drift(now, true) {
+                Ok(d) => out.drift = Some(d),
+                Err(e) => out.errors.push(format!("drift check: {e}")),
+            }
+            lock(&self.schedule).drift_check.ran(now);
+        }
+        let retrained = out.drift.as_ref().is_some_and(|d| d.retrained);
+        if due.forced_retrain && !retrained {
+            match self.train(TrainReason::Scheduled, now, &mut |_| {}) {
+                Ok(t) => out.forced_retrain = Some(t),
+                Err(e) => out.errors.push(format!("forced retrain: {e}")),
+            }
+            // Skipped or failed: try again one period later, not at every call.
+            lock(&self.schedule).forced_retrain.ran(now);
+        }
+        if due.prune {
+            match self.prune(now) {
+                Ok((p, w, m, s)) => {
+                    out.pruned_predictions = p;
+                    out.pruned_training_samples = w;
+                    out.pruned_models = m;
+                    out.expired_sessions = s;
+                }
+                Err(e) => out.errors.push(format!("pruning: {e}")),
+            }
+            lock(&self.schedule).prune.ran(now);
+        }
+        if due.snapshot {
+            match self.save_snapshot(Some(now)) {
+                Ok(()) => out.snapshot_saved = true,
+                Err(e) => out.errors.push(format!("state snapshot: {e}")),
+            }
+            lock(&self.schedule).snapshot.ran(now);
+        }
+        Ok(out)
+    }
+
+    /// Drops records, training vectors and idle state beyond their windows, and surplus model
+    /// versions. Returns (predictions, training vectors, models, sessions and users expired).
+    pub(crate) fn prune(&self, now: i64) -> Result<(usize, usize, usize, usize)> {
+        let window_cutoff = now.saturating_sub(self.config.model_window_ms());
+        let prediction_cutoff = now.saturating_sub(self.config.retention_ms());
+        lock(&self.window).prune(window_cutoff);
+        let expired = lock(&self.state).expire_idle(now);
+        let keep = self.config.retraining.keep_model_versions;
+        let (p, w, m, totals) = self.store.call(move |conn| {
+            let (p, w) = store::prune(conn, prediction_cutoff, window_cutoff)?;
+            let m = store::prune_models(conn, keep)?;
+            Ok((p, w, m, store::feedback_totals(conn)?))
+        })?;
+        self.metrics.set_feedback(totals);
+        Ok((p, w, m, expired))
+    }
+
+    /// Serializes the behavioral state and stores it. The serialization holds the state lock,
+    /// so requests wait for it: about 29 ms for 10,000 tracked sessions (6 MB), linear in the
+    /// state's size (`maintenance/state_snapshot` bench); hence the 10-minute default interval.
+    /// A cloned copy is no cheaper to make than the bytes.
+    pub(crate) fn save_snapshot(&self, now: Option<i64>) -> Result<()> {
+        let bytes = {
+            let state = lock(&self.state);
+            postcard::to_allocvec(&*state)
+                .map_err(|e| EngineError::Internal(format!("state snapshot: {e}")))?
+        };
+        let taken_at = now.unwrap_or_else(|| {
+            self.last_event_ms
+                .load(std::sync::atomic::Ordering::Acquire)
+                .max(0)
+        });
+        self.store
+            .call(move |conn| store::put_snapshot(conn, taken_at, &bytes))
+    }
+}

@@ -1,0 +1,320 @@
+//! The request path: one event in, one scored and explained outcome out.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anomaly_core::explain::AttributionMethod;
+use anomaly_core::features::RequestEvent;
+use anomaly_core::policy::Action;
+use anomaly_core::{CoreError, N_FEATURES};
+
+use super::{Engine, Inner};
+use crate::error::{EngineError, Result};
+use crate::lock;
+use crate::metrics::ScoredSample;
+use crate::outcome::{BatchPrediction, PredictionOutcome, TrainReason};
+use crate::store::{self, PendingPrediction};
+use crate::window::Admission;
+
+/// The action the standard middleware enforces (see [`PredictionOutcome::enforced_action`]).
+pub(crate) fn enforced_action(
+    is_anomaly: bool,
+    confidence: f64,
+    action: Action,
+    min_confidence: f64,
+) -> Action {
+    if !is_anomaly {
+        Action::Allow
+    } else if confidence > min_confidence {
+        action
+    } else {
+        Action::Monitor
+    }
+}
+
+impl Engine {
+    /// Observes one request and scores it: updates the session's and user's behavioral state,
+    /// computes the 59 features, scores and explains them with the active model (or returns
+    /// the fallback outcome when there is none), decides the action, feeds the training and
+    /// drift windows, updates the metrics and queues the record for the store. Never blocks on
+    /// the disk or on a training.
+    ///
+    /// `request_context` is the host's request context as JSON text, stored with the record.
+    ///
+    /// Errors: [`EngineError::InvalidInput`] for an empty session or user id or a timestamp
+    /// outside `0..=MAX_TIMESTAMP_MS` (the state is left untouched); [`EngineError::Closed`].
+    /// A scoring failure is not an error: the outcome is the fallback with `error` set.
+    ///
+    /// When `retraining.autoTrain` is on, no model exists and the window has reached
+    /// `minSamplesForTraining`, this call starts the first training on a background thread and
+    /// returns at once.
+    pub fn predict(
+        &self,
+        event: RequestEvent,
+        request_context: Option<String>,
+    ) -> Result<Arc<PredictionOutcome>> {
+        Inner::predict(&self.inner, event, request_context)
+    }
+
+    /// Rescores each session's most recent request with the current model, without changing
+    /// any state or storing anything (`predictBatch`). A session never seen, or seen for
+    /// another user, gives a fallback entry with an `error`.
+    pub fn predict_batch(&self, pairs: &[(String, String)]) -> Result<Vec<BatchPrediction>> {
+        self.inner.predict_batch(pairs)
+    }
+
+    /// Sets the stored `actionTaken` of a prediction (e.g. a strict-mode 403 is a `BLOCK`).
+    /// Queued like a record: never blocks; false when dropped.
+    pub fn record_action_taken(&self, id: i64, action: Action) -> Result<bool> {
+        self.inner.check_open()?;
+        Ok(self.inner.store.offer_action_taken(id, action))
+    }
+}
+
+impl Inner {
+    fn predict(
+        self: &Arc<Self>,
+        event: RequestEvent,
+        request_context: Option<String>,
+    ) -> Result<Arc<PredictionOutcome>> {
+        let start = Instant::now();
+        self.check_open()?;
+        let mut x = [0.0f64; N_FEATURES];
+        let observed = lock(&self.state).observe(&event, &mut x);
+        let observation = match observed {
+            Ok(o) => o,
+            Err(e) => {
+                self.metrics.record_error();
+                return Err(match e {
+                    CoreError::InvalidEvent(m) => EngineError::InvalidInput(m),
+                    other => EngineError::Core(other),
+                });
+            }
+        };
+        let ts = event.timestamp;
+        self.last_event_ms.fetch_max(ts, Ordering::Relaxed);
+        let id = self.next_id.fetch_add(1, Ordering::AcqRel);
+        let cfg = &self.config.prediction;
+
+        let model = self.active();
+        let (prediction, error) = match &model {
+            Some(m) => {
+                match m.with_workspace(|b, ws| {
+                    b.predict_with(&x, AttributionMethod::Fast, cfg.top_features, ws)
+                }) {
+                    Ok(p) => (Some(p), None),
+                    Err(e) => (None, Some(format!("scoring failed: {e}"))),
+                }
+            }
+            None => (None, None),
+        };
+        let version = prediction.as_ref().and(model.as_ref()).map(|m| m.version);
+
+        let (window_slot, window_len, window_seen) = {
+            let mut w = lock(&self.window);
+            let slot = match w.offer(ts, &x) {
+                Admission::Stored { slot } => Some((slot, w.seen())),
+                Admission::Skipped => None,
+            };
+            (slot, w.len(), w.seen())
+        };
+        if let (Some(p), Some(v)) = (&prediction, version) {
+            lock(&self.drift_window).push(ts, &x, p.scores.composite, v);
+        }
+
+        let signals = observation
+            .derived
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect();
+        let outcome = match prediction {
+            Some(p) => {
+                let s = p.scores;
+                PredictionOutcome {
+                    id,
+                    session_id: event.session_id,
+                    user_id: event.user_id,
+                    timestamp: ts,
+                    is_anomaly: s.is_anomaly,
+                    anomaly_score: s.composite,
+                    confidence: s.confidence,
+                    action: s.action,
+                    enforced_action: enforced_action(
+                        s.is_anomaly,
+                        s.confidence,
+                        s.action,
+                        cfg.enforce_min_confidence,
+                    ),
+                    scores: Some(s),
+                    explanation: Some(p.explanation),
+                    model_version: version,
+                    processing_time_us: 0.0,
+                    fallback: false,
+                    error: None,
+                    features: x.to_vec(),
+                    signals,
+                }
+            }
+            None => PredictionOutcome {
+                id,
+                session_id: event.session_id,
+                user_id: event.user_id,
+                timestamp: ts,
+                is_anomaly: false,
+                anomaly_score: 0.0,
+                confidence: 0.0,
+                action: Action::Allow,
+                enforced_action: Action::Allow,
+                scores: None,
+                explanation: None,
+                model_version: None,
+                processing_time_us: 0.0,
+                fallback: true,
+                error,
+                features: x.to_vec(),
+                signals,
+            },
+        };
+        let elapsed = start.elapsed();
+        let outcome = Arc::new(PredictionOutcome {
+            processing_time_us: elapsed.as_secs_f64() * 1e6,
+            ..outcome
+        });
+
+        let scored = outcome.scores.map(|s| ScoredSample {
+            composite: s.composite,
+            confidence: s.confidence,
+            agreement: s.model_agreement,
+            isolation_forest: s.isolation_forest,
+            autoencoder: s.autoencoder,
+            is_anomaly: s.is_anomaly,
+            action: s.action,
+        });
+        self.metrics.record_prediction(
+            scored.as_ref(),
+            elapsed.as_nanos().min(u64::MAX as u128) as u64,
+        );
+        self.store.offer_prediction(PendingPrediction {
+            outcome: Arc::clone(&outcome),
+            request_context,
+            store_explanation: cfg.store_all_explanations,
+            window_slot,
+        });
+
+        if model.is_none()
+            && self.config.retraining.auto_train
+            && window_len >= self.config.retraining.min_samples_for_training
+            && window_seen >= self.auto_train_retry_at.load(Ordering::Acquire)
+            && !self.training.load(Ordering::Acquire)
+        {
+            self.spawn_training(TrainReason::Automatic, ts);
+        }
+        Ok(outcome)
+    }
+
+    fn predict_batch(&self, pairs: &[(String, String)]) -> Result<Vec<BatchPrediction>> {
+        self.check_open()?;
+        if pairs.len() > 10_000 {
+            return Err(EngineError::InvalidInput(format!(
+                "at most 10000 sessions per batch, got {}",
+                pairs.len()
+            )));
+        }
+        for (i, (s, u)) in pairs.iter().enumerate() {
+            if s.is_empty() || u.is_empty() {
+                return Err(EngineError::InvalidInput(format!(
+                    "entry {i}: sessionId and userId must be non-empty"
+                )));
+            }
+        }
+        let sessions: Vec<String> = pairs.iter().map(|(s, _)| s.clone()).collect();
+        let latest = self.store.call(move |conn| {
+            sessions
+                .iter()
+                .map(|s| store::latest_for_session(conn, s))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let model = self.active();
+        let cfg = &self.config.prediction;
+        let mut out = Vec::with_capacity(pairs.len());
+        for ((session_id, user_id), found) in pairs.iter().zip(latest) {
+            let fallback = |timestamp: Option<i64>, error: Option<String>| BatchPrediction {
+                session_id: session_id.clone(),
+                user_id: user_id.clone(),
+                timestamp,
+                is_anomaly: false,
+                anomaly_score: 0.0,
+                confidence: 0.0,
+                action: Action::Allow,
+                scores: None,
+                explanation: None,
+                model_version: None,
+                fallback: true,
+                error,
+            };
+            let entry = match (found, &model) {
+                (None, _) => fallback(
+                    None,
+                    Some(format!(
+                        "no request of session {session_id} has been observed"
+                    )),
+                ),
+                (Some((owner, _, _)), _) if owner != *user_id => fallback(
+                    None,
+                    Some(format!("session {session_id} belongs to another user")),
+                ),
+                (Some((_, ts, _)), None) => fallback(Some(ts), None),
+                (Some((_, ts, x)), Some(m)) => {
+                    match m.with_workspace(|b, ws| {
+                        b.predict_with(&x, AttributionMethod::Fast, cfg.top_features, ws)
+                    }) {
+                        Ok(p) => BatchPrediction {
+                            session_id: session_id.clone(),
+                            user_id: user_id.clone(),
+                            timestamp: Some(ts),
+                            is_anomaly: p.scores.is_anomaly,
+                            anomaly_score: p.scores.composite,
+                            confidence: p.scores.confidence,
+                            action: p.scores.action,
+                            scores: Some(p.scores),
+                            explanation: Some(p.explanation),
+                            model_version: Some(m.version),
+                            fallback: false,
+                            error: None,
+                        },
+                        Err(e) => fallback(Some(ts), Some(format!("scoring failed: {e}"))),
+                    }
+                }
+            };
+            out.push(entry);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enforced_action_follows_the_middleware_rule() {
+        assert_eq!(
+            enforced_action(false, 1.0, Action::Allow, 0.8),
+            Action::Allow
+        );
+        assert_eq!(
+            enforced_action(true, 0.81, Action::Block, 0.8),
+            Action::Block
+        );
+        assert_eq!(
+            enforced_action(true, 0.8, Action::Block, 0.8),
+            Action::Monitor,
+            "strictly above"
+        );
+        assert_eq!(
+            enforced_action(true, 0.5, Action::Challenge, 0.8),
+            Action::Monitor
+        );
+    }
+}

@@ -1,0 +1,289 @@
+//! Training off the serving path, registration and the atomic swap.
+//!
+//! A training copies the window's vectors of the last `modelWindowDays` (under the window lock,
+//! a memcpy of at most `maxTrainingSamples` rows), trains a bundle with a seed derived from the
+//! configured seed and the new version number (so every version is reproducible from the same
+//! window), stores it as the active version in one transaction, and only then swaps the
+//! pointer the request path reads. Requests arriving meanwhile are scored by the previous model
+//! (or get the fallback); none waits. The training flag is an `AtomicBool` taken with
+//! compare-and-swap and released by a guard's `Drop`, so two trainings never overlap and a
+//! panicking training cannot leave it set.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anomaly_core::bundle::{ModelBundle, TrainingProgress};
+use anomaly_core::N_FEATURES;
+use ndarray::ArrayView2;
+
+use super::{ActiveModel, Engine, Inner, TrainingGuard};
+use crate::error::{EngineError, Result};
+use crate::lock;
+use crate::outcome::{LastTraining, SkipReason, TrainOutcome, TrainReason, TrainingEvent};
+use crate::store::{self, ModelInfo};
+
+/// Slots copied per lock acquisition when a training copies the window (about 0.5 MB).
+const COPY_CHUNK: usize = 1024;
+
+/// Seed of version `version`'s training: SplitMix64 of the configured seed and the version.
+pub fn training_seed(seed: u64, version: u32) -> u64 {
+    let mut z = seed.wrapping_add(u64::from(version).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Engine {
+    /// Trains a new model version on the window's vectors of the last `modelWindowDays` before
+    /// `now_ms`, registers it, persists it and swaps it in (`trainModels(force)`). Blocking:
+    /// run it off the event loop. `progress` receives every phase and autoencoder epoch (also
+    /// visible in [`Engine::status`] while it runs).
+    ///
+    /// Returns `Skipped` when another training runs or the window holds fewer than
+    /// `minSamplesForTraining` vectors of that period. `force` does not lower that minimum (a
+    /// model of too few vectors would flag everything): it marks the training as forced, as
+    /// `forceRetrain()` did; both train whenever there is enough data.
+    pub fn train(
+        &self,
+        force: bool,
+        now_ms: i64,
+        progress: &mut dyn FnMut(&TrainingEvent),
+    ) -> Result<TrainOutcome> {
+        let reason = if force {
+            TrainReason::Forced
+        } else {
+            TrainReason::Manual
+        };
+        self.inner.train(reason, now_ms, progress)
+    }
+}
+
+impl Inner {
+    pub(crate) fn train(
+        self: &Arc<Self>,
+        reason: TrainReason,
+        now: i64,
+        progress: &mut dyn FnMut(&TrainingEvent),
+    ) -> Result<TrainOutcome> {
+        self.check_open()?;
+        match TrainingGuard::try_acquire(&self.training) {
+            None => Ok(TrainOutcome::Skipped(SkipReason::AlreadyTraining)),
+            Some(guard) => self.train_guarded(guard, reason, now, progress),
+        }
+    }
+
+    /// Starts a training on a background thread (the automatic first training); returns at
+    /// once. Does nothing when a training already runs.
+    pub(crate) fn spawn_training(self: &Arc<Self>, reason: TrainReason, now: i64) {
+        let Some(guard) = TrainingGuard::try_acquire(&self.training) else {
+            return;
+        };
+        let inner = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("ml-anomaly-train".into())
+            .spawn(move || {
+                let outcome = inner.train_guarded(guard, reason, now, &mut |_| {});
+                if !matches!(outcome, Ok(TrainOutcome::Trained { .. })) {
+                    let step =
+                        (inner.config.retraining.min_samples_for_training as u64 / 10).max(10);
+                    let seen = lock(&inner.window).seen();
+                    inner
+                        .auto_train_retry_at
+                        .store(seen + step, Ordering::Release);
+                }
+            });
+        match spawned {
+            Ok(handle) => *lock(&self.background) = Some(handle),
+            Err(e) => {
+                self.metrics.record_training(false, 0.0);
+                *lock(&self.last_training) = Some(LastTraining {
+                    reason,
+                    started_at: now,
+                    duration_ms: 0.0,
+                    version: None,
+                    error: Some(format!("cannot start the training thread: {e}")),
+                });
+            }
+        }
+    }
+
+    fn train_guarded(
+        &self,
+        _guard: TrainingGuard,
+        reason: TrainReason,
+        now: i64,
+        progress: &mut dyn FnMut(&TrainingEvent),
+    ) -> Result<TrainOutcome> {
+        let since = now.saturating_sub(self.config.model_window_ms());
+        let data = self.copy_window(since);
+        let rows = data.len() / N_FEATURES;
+        let required = self.config.retraining.min_samples_for_training;
+        if rows < required {
+            return Ok(TrainOutcome::Skipped(SkipReason::NotEnoughData {
+                available: rows,
+                required,
+            }));
+        }
+        let version = self.next_version.load(Ordering::Acquire);
+        let listener = self
+            .listener
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut emit = |ev: TrainingEvent| {
+            *lock(&self.progress) = Some(ev.clone());
+            progress(&ev);
+            if let Some(l) = &listener {
+                l(&ev);
+            }
+        };
+        emit(TrainingEvent::Started {
+            version,
+            reason,
+            samples: rows,
+            started_at: now,
+        });
+        let started = Instant::now();
+        let result = self.fit_and_register(version, now, rows, &data, &mut emit, started);
+        let duration_ms = started.elapsed().as_secs_f64() * 1e3;
+        let outcome = match result {
+            Ok(info) => {
+                emit(TrainingEvent::Finished {
+                    version,
+                    duration_ms,
+                });
+                self.metrics.record_training(true, duration_ms);
+                *lock(&self.last_training) = Some(LastTraining {
+                    reason,
+                    started_at: now,
+                    duration_ms,
+                    version: Some(version),
+                    error: None,
+                });
+                Ok(TrainOutcome::Trained {
+                    version,
+                    reason,
+                    training_size: rows,
+                    duration_ms,
+                    metrics: Box::new(info.training_metrics),
+                })
+            }
+            Err(e) => {
+                emit(TrainingEvent::Failed {
+                    error: e.to_string(),
+                });
+                self.metrics.record_training(false, duration_ms);
+                *lock(&self.last_training) = Some(LastTraining {
+                    reason,
+                    started_at: now,
+                    duration_ms,
+                    version: None,
+                    error: Some(e.to_string()),
+                });
+                Err(e)
+            }
+        };
+        *lock(&self.progress) = None;
+        outcome
+    }
+
+    /// The window's vectors since `since`, copied in chunks of [`COPY_CHUNK`] slots with the
+    /// lock released in between (a vector replaced meanwhile is copied either before or after:
+    /// the copy is still a sample of the window).
+    fn copy_window(&self, since: i64) -> Vec<f64> {
+        let (slots, held) = {
+            let w = lock(&self.window);
+            (w.slots(), w.len())
+        };
+        let mut data = Vec::with_capacity(held * N_FEATURES);
+        for start in (0..slots).step_by(COPY_CHUNK) {
+            lock(&self.window).append_since(since, start..start + COPY_CHUNK, &mut data);
+        }
+        data
+    }
+
+    fn fit_and_register(
+        &self,
+        version: u32,
+        now: i64,
+        rows: usize,
+        data: &[f64],
+        emit: &mut dyn FnMut(TrainingEvent),
+        started: Instant,
+    ) -> Result<ModelInfo> {
+        let matrix = ArrayView2::from_shape((rows, N_FEATURES), data)
+            .map_err(|e| EngineError::Internal(format!("training matrix: {e}")))?;
+        let seed = training_seed(self.config.seed, version);
+        let fitted = catch_unwind(AssertUnwindSafe(|| {
+            ModelBundle::train_with_progress(
+                matrix,
+                &self.train_config,
+                seed,
+                &mut |p: &TrainingProgress| {
+                    if let Some(ev) = TrainingEvent::from_core(p) {
+                        emit(ev);
+                    }
+                },
+            )
+        }))
+        .map_err(|panic| {
+            EngineError::Internal(format!("training panicked: {}", panic_message(&panic)))
+        })?;
+        let mut bundle = fitted?;
+        let duration_ms = started.elapsed().as_secs_f64() * 1e3;
+        bundle.training.training_duration_ms = Some(duration_ms);
+        bundle.training.trained_at = Some(now);
+        bundle.training.data_window_days = Some(self.config.retraining.model_window_days);
+        emit(TrainingEvent::Persisting);
+        // A model trained while the engine was being closed is discarded.
+        self.check_open()?;
+        let bytes = bundle.to_bytes();
+        let created_at = now.saturating_add(duration_ms as i64);
+        let info = ModelInfo {
+            version,
+            created_at,
+            is_active: true,
+            deactivated_at: None,
+            training_metrics: bundle.training.clone(),
+            drift_detector_state: Default::default(),
+            size_bytes: bytes.len() as u64,
+        };
+        let metrics = bundle.training.clone();
+        self.store.call(move |conn| {
+            store::insert_active_model(conn, version, created_at, now, &bytes, &metrics)
+        })?;
+        self.next_version.store(version + 1, Ordering::Release);
+        self.set_active(Arc::new(ActiveModel::new(info.clone(), bundle)));
+        self.last_retraining_time.store(now, Ordering::Release);
+        lock(&self.schedule).forced_retrain.ran(now);
+        Ok(info)
+    }
+}
+
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_differ_per_version_and_are_stable() {
+        let a: Vec<u64> = (1..=5).map(|v| training_seed(42, v)).collect();
+        let mut dedup = a.clone();
+        dedup.sort_unstable();
+        dedup.dedup();
+        assert_eq!(dedup.len(), 5);
+        assert_eq!(training_seed(42, 3), a[2]);
+        assert_ne!(training_seed(43, 3), a[2]);
+    }
+}

@@ -1,0 +1,310 @@
+//! What the engine's calls return.
+
+use anomaly_core::bundle::{TrainingMetrics, TrainingProgress};
+use anomaly_core::drift::{DriftPoint, DriftReport, Trend};
+use anomaly_core::ensemble::Scores;
+use anomaly_core::explain::{Attribution, AttributionMethod, Explanation};
+use anomaly_core::policy::Action;
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::MetricsSnapshot;
+use crate::schedule::{Due, ScheduleFlags};
+use crate::store::{ModelInfo, PerformanceAggregates};
+
+/// The answer to one request (`predictStreaming`), also what is stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PredictionOutcome {
+    /// Id of the stored record: increases monotonically, also across restarts.
+    pub id: i64,
+    pub session_id: String,
+    pub user_id: String,
+    /// The event's timestamp (ms since the epoch).
+    pub timestamp: i64,
+    pub is_anomaly: bool,
+    /// The composite score (0 for a fallback).
+    pub anomaly_score: f64,
+    pub confidence: f64,
+    /// The recommended action (`ALLOW` for a fallback).
+    pub action: Action,
+    /// What the standard middleware enforces: the recommended action when the confidence is
+    /// above `prediction.enforceMinConfidence`, otherwise `MONITOR` for an anomaly and `ALLOW`
+    /// for the rest. Stored as `actionTaken`.
+    pub enforced_action: Action,
+    /// Every score (`None` for a fallback).
+    pub scores: Option<Scores>,
+    /// The top features and readable text (`None` for a fallback).
+    pub explanation: Option<Explanation>,
+    /// Version of the model that scored the request (`None` for a fallback). Both of the
+    /// original's `modelVersions` are this one version: the two models are trained together.
+    pub model_version: Option<u32>,
+    /// Time spent in the engine for this request, feature extraction included.
+    pub processing_time_us: f64,
+    /// True when no model scored the request (none trained yet, or a scoring error).
+    pub fallback: bool,
+    /// Why a model was available but the request fell back.
+    pub error: Option<String>,
+    /// The 59 features of the request.
+    pub features: Vec<f64>,
+    /// Behavioral signals the pipeline derived from this request (e.g. `IMPOSSIBLE_TRAVEL`).
+    pub signals: Vec<String>,
+}
+
+/// One entry of [`crate::Engine::predict_batch`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchPrediction {
+    pub session_id: String,
+    pub user_id: String,
+    /// Timestamp of the session's latest observed request, if any.
+    pub timestamp: Option<i64>,
+    pub is_anomaly: bool,
+    pub anomaly_score: f64,
+    pub confidence: f64,
+    pub action: Action,
+    pub scores: Option<Scores>,
+    pub explanation: Option<Explanation>,
+    pub model_version: Option<u32>,
+    pub fallback: bool,
+    pub error: Option<String>,
+}
+
+/// Why a training did not run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "camelCase")]
+pub enum SkipReason {
+    /// Another training is running.
+    AlreadyTraining,
+    /// The window holds too few vectors from the last `modelWindowDays`.
+    #[serde(rename_all = "camelCase")]
+    NotEnoughData { available: usize, required: usize },
+}
+
+/// What started a training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TrainReason {
+    /// An explicit call (`trainModels(false)`).
+    Manual,
+    /// An explicit forced call (`trainModels(true)`, `forceRetrain()`).
+    Forced,
+    /// The first model, once the window had enough vectors.
+    Automatic,
+    /// The drift check found drift above the threshold.
+    Drift,
+    /// The periodic forced retrain.
+    Scheduled,
+}
+
+/// The result of [`crate::Engine::train`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum TrainOutcome {
+    #[serde(rename_all = "camelCase")]
+    Trained {
+        version: u32,
+        reason: TrainReason,
+        training_size: usize,
+        duration_ms: f64,
+        metrics: Box<TrainingMetrics>,
+    },
+    Skipped(SkipReason),
+}
+
+impl TrainOutcome {
+    /// The original's boolean: true when a model was trained.
+    pub fn trained(&self) -> bool {
+        matches!(self, TrainOutcome::Trained { .. })
+    }
+
+    /// The new version, when trained.
+    pub fn version(&self) -> Option<u32> {
+        match self {
+            TrainOutcome::Trained { version, .. } => Some(*version),
+            TrainOutcome::Skipped(_) => None,
+        }
+    }
+}
+
+/// Progress of a training, reported to the callback and kept for `status()`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "camelCase")]
+pub enum TrainingEvent {
+    /// Vectors are copied from the window; the version that will be registered.
+    #[serde(rename_all = "camelCase")]
+    Started {
+        version: u32,
+        reason: TrainReason,
+        samples: usize,
+        started_at: i64,
+    },
+    Scaling,
+    IsolationForest,
+    #[serde(rename_all = "camelCase")]
+    Autoencoder {
+        epoch: usize,
+        epochs: usize,
+        train_loss: f64,
+        validation_loss: f64,
+    },
+    Calibration,
+    DriftReference,
+    /// The model is being stored.
+    Persisting,
+    /// The new model serves predictions.
+    #[serde(rename_all = "camelCase")]
+    Finished {
+        version: u32,
+        duration_ms: f64,
+    },
+    #[serde(rename_all = "camelCase")]
+    Failed {
+        error: String,
+    },
+}
+
+impl TrainingEvent {
+    /// The engine's event for a core progress report (`None` for the core's `Done`, which the
+    /// engine follows with `Persisting` and `Finished`).
+    pub fn from_core(p: &TrainingProgress) -> Option<TrainingEvent> {
+        Some(match *p {
+            TrainingProgress::Scaling => TrainingEvent::Scaling,
+            TrainingProgress::IsolationForest => TrainingEvent::IsolationForest,
+            TrainingProgress::Autoencoder {
+                epoch,
+                epochs,
+                train_loss,
+                validation_loss,
+            } => TrainingEvent::Autoencoder {
+                epoch,
+                epochs,
+                train_loss,
+                validation_loss,
+            },
+            TrainingProgress::Calibration => TrainingEvent::Calibration,
+            TrainingProgress::DriftReference => TrainingEvent::DriftReference,
+            TrainingProgress::Done => return None,
+        })
+    }
+}
+
+/// The latest training, successful or not.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastTraining {
+    pub reason: TrainReason,
+    pub started_at: i64,
+    pub duration_ms: f64,
+    /// The version registered, when it succeeded.
+    pub version: Option<u32>,
+    pub error: Option<String>,
+}
+
+/// The result of [`crate::Engine::check_drift_and_retrain`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftCheckOutcome {
+    pub drift_detected: bool,
+    /// The composite drift score (0 when no assessment was possible).
+    pub drift_score: f64,
+    pub retrained: bool,
+    /// The assessment; `None` without a model or with too few scored requests.
+    pub report: Option<DriftReport>,
+    /// Why no assessment was made, when none was.
+    pub skipped: Option<String>,
+    /// The retrain the drift triggered, if any.
+    pub training: Option<TrainOutcome>,
+}
+
+/// The drift detector's state (`/drift/status`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftStatus {
+    pub model_version: Option<u32>,
+    pub threshold: f64,
+    pub last_report: Option<DriftReport>,
+    pub last_checked_at: Option<i64>,
+    /// Composites of the checks against the active model, oldest first.
+    pub history: Vec<DriftPoint>,
+    pub trend: Trend,
+    /// Scored requests waiting in the drift window.
+    pub window_size: usize,
+}
+
+/// What [`crate::Engine::maintenance`] did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct MaintenanceOutcome {
+    /// Another maintenance call was still running; nothing was done.
+    pub skipped: bool,
+    pub due: Due,
+    pub drift: Option<DriftCheckOutcome>,
+    pub forced_retrain: Option<TrainOutcome>,
+    pub pruned_predictions: usize,
+    pub pruned_training_samples: usize,
+    pub pruned_models: usize,
+    pub expired_sessions: usize,
+    pub snapshot_saved: bool,
+    /// Errors of individual jobs (the other jobs still ran).
+    pub errors: Vec<String>,
+}
+
+/// Performance over a period (`getModelPerformance(hours)`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Performance {
+    pub hours: f64,
+    #[serde(flatten)]
+    pub aggregates: PerformanceAggregates,
+    pub drift_metrics: DriftMetrics,
+}
+
+/// The drift part of [`Performance`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftMetrics {
+    pub drift_score: Option<f64>,
+    pub is_drifting: bool,
+    pub threshold: f64,
+    pub trend: Trend,
+    pub last_checked_at: Option<i64>,
+}
+
+/// A stored prediction's explanation, recomputed on demand.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExplainOutcome {
+    pub id: i64,
+    pub model_version: u32,
+    pub method: AttributionMethod,
+    pub scores: Scores,
+    pub explanation: Explanation,
+    /// Every feature's attribution (what the viewer draws).
+    pub attribution: Attribution,
+}
+
+/// The engine at a glance (`/status`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineStatus {
+    pub initialized: bool,
+    pub closed: bool,
+    pub store_path: String,
+    pub active_model: Option<ModelInfo>,
+    pub is_retraining: bool,
+    /// When the latest successful training started (the original's `lastRetrainingTime`).
+    pub last_retraining_time: Option<i64>,
+    /// The running training's latest progress.
+    pub training_progress: Option<TrainingEvent>,
+    pub last_training: Option<LastTraining>,
+    pub training_window_size: usize,
+    pub training_window_capacity: usize,
+    pub drift_window_size: usize,
+    pub tracked_sessions: usize,
+    pub tracked_users: usize,
+    pub schedules: ScheduleFlags,
+    pub metrics: MetricsSnapshot,
+    /// Problems met at open (e.g. an unreadable state snapshot that was discarded).
+    pub warnings: Vec<String>,
+    pub last_store_error: Option<String>,
+}

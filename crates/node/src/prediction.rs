@@ -1,0 +1,248 @@
+//! The per-request answer, from the engine to JavaScript, through a `Float64Array`.
+//!
+//! Why numbers in a buffer: a JS object built through napi costs a property key and a value per
+//! field — about forty of them for the original's answer shape with five explained features —
+//! which measured several times the cost of the model itself. So `predictInto` writes the answer
+//! as numbers into a `Float64Array` the package allocated once, and the package builds the
+//! object in JavaScript, where an object literal costs almost nothing. Names travel as indices
+//! into lists the package reads once (`featureNames()`, `signalNames()`, the action order below);
+//! the one string that varies (the readable summary of an anomaly, or the error of a fallback) is
+//! the call's return value.
+//!
+//! The layout ([`slot`]) is mirrored in npm/ml-anomaly/lib/prediction.js; `layout()` exports it
+//! so that the package checks the two agree when it opens the engine.
+
+use anomaly_core::features::{feature_index, DerivedKind};
+use anomaly_core::policy::Action;
+use anomaly_core::N_FEATURES;
+use anomaly_engine::outcome::PredictionOutcome;
+
+/// Indices into the output buffer.
+pub mod slot {
+    use anomaly_core::N_FEATURES;
+
+    /// Bit 0: isAnomaly; bit 1: fallback; bit 2: scored by a model (scores valid).
+    pub const FLAGS: usize = 0;
+    pub const ANOMALY_SCORE: usize = 1;
+    pub const CONFIDENCE: usize = 2;
+    /// Index into [`super::ACTIONS`].
+    pub const ACTION: usize = 3;
+    /// Index into [`super::ACTIONS`].
+    pub const ENFORCED_ACTION: usize = 4;
+    pub const PREDICTION_ID: usize = 5;
+    /// −1 when no model scored the request.
+    pub const MODEL_VERSION: usize = 6;
+    pub const TIMESTAMP: usize = 7;
+    pub const SCORE_ISOLATION_FOREST: usize = 8;
+    pub const SCORE_AUTOENCODER: usize = 9;
+    pub const SCORE_COMPOSITE: usize = 10;
+    pub const MODEL_AGREEMENT: usize = 11;
+    /// Microseconds spent in the engine (feature extraction included).
+    pub const ENGINE_TIME_US: usize = 12;
+    /// Bit i: the pipeline derived signal i of [`super::SIGNAL_NAMES`] from this request.
+    pub const SIGNALS: usize = 13;
+    /// Number of explained features that follow.
+    pub const TOP_COUNT: usize = 14;
+    /// First explained feature: (feature index or −1, contribution, value, normalized value).
+    pub const TOP: usize = 15;
+    /// Values per explained feature.
+    pub const TOP_STRIDE: usize = 4;
+    /// Length of a buffer that holds any answer (every feature explained).
+    pub const LEN: usize = TOP + TOP_STRIDE * N_FEATURES;
+}
+
+/// Flag bits of [`slot::FLAGS`].
+pub const FLAG_ANOMALY: u32 = 1;
+pub const FLAG_FALLBACK: u32 = 2;
+pub const FLAG_SCORED: u32 = 4;
+
+/// Actions by index, mildest first (the index written to the buffer).
+pub const ACTIONS: [Action; 5] = Action::ALL;
+
+/// The derived signals by bit.
+pub const SIGNAL_NAMES: [DerivedKind; 13] = DerivedKind::ALL;
+
+fn action_index(a: Action) -> f64 {
+    ACTIONS.iter().position(|&x| x == a).unwrap_or(0) as f64
+}
+
+fn signal_mask(names: &[String]) -> f64 {
+    let mut mask = 0u64;
+    for name in names {
+        if let Some(i) = SIGNAL_NAMES.iter().position(|k| k.as_str() == name) {
+            mask |= 1 << i;
+        }
+    }
+    mask as f64
+}
+
+/// Writes `o` into `out` (at least [`slot::LEN`] long: the caller checks) and returns the text
+/// the buffer cannot carry: the summary of an anomaly, or the error of a fallback.
+pub fn write(o: &PredictionOutcome, out: &mut [f64]) -> Option<String> {
+    let mut flags = 0;
+    if o.is_anomaly {
+        flags |= FLAG_ANOMALY;
+    }
+    if o.fallback {
+        flags |= FLAG_FALLBACK;
+    }
+    out[slot::ANOMALY_SCORE] = o.anomaly_score;
+    out[slot::CONFIDENCE] = o.confidence;
+    out[slot::ACTION] = action_index(o.action);
+    out[slot::ENFORCED_ACTION] = action_index(o.enforced_action);
+    out[slot::PREDICTION_ID] = o.id as f64;
+    out[slot::MODEL_VERSION] = o.model_version.map_or(-1.0, f64::from);
+    out[slot::TIMESTAMP] = o.timestamp as f64;
+    match &o.scores {
+        Some(s) => {
+            flags |= FLAG_SCORED;
+            out[slot::SCORE_ISOLATION_FOREST] = s.isolation_forest;
+            out[slot::SCORE_AUTOENCODER] = s.autoencoder;
+            out[slot::SCORE_COMPOSITE] = s.composite;
+            out[slot::MODEL_AGREEMENT] = s.model_agreement;
+        }
+        None => out[slot::SCORE_ISOLATION_FOREST..=slot::MODEL_AGREEMENT].fill(0.0),
+    }
+    out[slot::ENGINE_TIME_US] = o.processing_time_us;
+    out[slot::SIGNALS] = signal_mask(&o.signals);
+    let top = o
+        .explanation
+        .as_ref()
+        .map_or(&[][..], |e| &e.top_features[..]);
+    let n = top.len().min(N_FEATURES);
+    out[slot::TOP_COUNT] = n as f64;
+    for (i, f) in top.iter().take(n).enumerate() {
+        let b = slot::TOP + i * slot::TOP_STRIDE;
+        out[b] = feature_index(&f.feature).map_or(-1.0, |j| j as f64);
+        out[b + 1] = f.contribution;
+        out[b + 2] = f.value;
+        out[b + 3] = f.normalized_value;
+    }
+    out[slot::FLAGS] = f64::from(flags);
+    if o.fallback {
+        o.error.clone()
+    } else if o.is_anomaly {
+        o.explanation.as_ref().map(|e| e.summary.clone())
+    } else {
+        None
+    }
+}
+
+/// The layout as `[name, index]` pairs, for the package's consistency check.
+pub fn layout() -> Vec<(&'static str, u32)> {
+    vec![
+        ("FLAGS", slot::FLAGS as u32),
+        ("ANOMALY_SCORE", slot::ANOMALY_SCORE as u32),
+        ("CONFIDENCE", slot::CONFIDENCE as u32),
+        ("ACTION", slot::ACTION as u32),
+        ("ENFORCED_ACTION", slot::ENFORCED_ACTION as u32),
+        ("PREDICTION_ID", slot::PREDICTION_ID as u32),
+        ("MODEL_VERSION", slot::MODEL_VERSION as u32),
+        ("TIMESTAMP", slot::TIMESTAMP as u32),
+        (
+            "SCORE_ISOLATION_FOREST",
+            slot::SCORE_ISOLATION_FOREST as u32,
+        ),
+        ("SCORE_AUTOENCODER", slot::SCORE_AUTOENCODER as u32),
+        ("SCORE_COMPOSITE", slot::SCORE_COMPOSITE as u32),
+        ("MODEL_AGREEMENT", slot::MODEL_AGREEMENT as u32),
+        ("ENGINE_TIME_US", slot::ENGINE_TIME_US as u32),
+        ("SIGNALS", slot::SIGNALS as u32),
+        ("TOP_COUNT", slot::TOP_COUNT as u32),
+        ("TOP", slot::TOP as u32),
+        ("TOP_STRIDE", slot::TOP_STRIDE as u32),
+        ("LEN", slot::LEN as u32),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anomaly_core::ensemble::EnsembleConfig;
+    use anomaly_core::explain::{AttributionMethod, Direction, Explanation, FeatureContribution};
+
+    fn outcome(scored: bool) -> PredictionOutcome {
+        let scores = EnsembleConfig::default().combine(5.0, 0.7, 2.0, 0.95, 0.9);
+        let feature = |name: &str, c: f64| FeatureContribution {
+            feature: name.into(),
+            label: name.into(),
+            contribution: c,
+            value: 3.0,
+            normalized_value: 1.5,
+            baseline: 1.0,
+            direction: Direction::Above,
+            isolation_forest: c / 2.0,
+            autoencoder: c / 2.0,
+        };
+        PredictionOutcome {
+            id: 42,
+            session_id: "s".into(),
+            user_id: "u".into(),
+            timestamp: 1_700_000_000_000,
+            is_anomaly: scored,
+            anomaly_score: if scored { scores.composite } else { 0.0 },
+            confidence: if scored { scores.confidence } else { 0.0 },
+            action: if scored { scores.action } else { Action::Allow },
+            enforced_action: if scored { scores.action } else { Action::Allow },
+            scores: scored.then_some(scores),
+            explanation: scored.then(|| Explanation {
+                top_features: vec![feature("ip_diversity", 0.2), feature("session_age", -0.1)],
+                explanation: "text".into(),
+                model_agreement: scores.model_agreement,
+                confidence_factors: vec![],
+                summary: "BLOCK: score 0.93".into(),
+                method: AttributionMethod::Fast,
+                base_value: 0.3,
+                composite: scores.composite,
+            }),
+            model_version: scored.then_some(3),
+            processing_time_us: 7.5,
+            fallback: !scored,
+            error: (!scored).then(|| "no model".to_string()),
+            features: vec![0.0; N_FEATURES],
+            signals: vec![
+                "IMPOSSIBLE_TRAVEL".into(),
+                "NEW_DEVICE".into(),
+                "NOT_A_SIGNAL".into(),
+            ],
+        }
+    }
+
+    #[test]
+    fn writes_a_scored_anomaly() {
+        let mut out = vec![f64::NAN; slot::LEN];
+        let text = write(&outcome(true), &mut out);
+        assert_eq!(text.as_deref(), Some("BLOCK: score 0.93"));
+        assert_eq!(out[slot::FLAGS], f64::from(FLAG_ANOMALY | FLAG_SCORED));
+        assert_eq!(out[slot::ACTION], 4.0, "BLOCK is the fifth action");
+        assert_eq!(out[slot::PREDICTION_ID], 42.0);
+        assert_eq!(out[slot::MODEL_VERSION], 3.0);
+        assert_eq!(out[slot::SCORE_ISOLATION_FOREST], 0.95);
+        assert_eq!(out[slot::TOP_COUNT], 2.0);
+        let ip = feature_index("ip_diversity").unwrap() as f64;
+        assert_eq!(&out[slot::TOP..slot::TOP + 4], &[ip, 0.2, 3.0, 1.5]);
+        let travel = SIGNAL_NAMES
+            .iter()
+            .position(|k| *k == DerivedKind::ImpossibleTravel)
+            .unwrap();
+        let device = SIGNAL_NAMES
+            .iter()
+            .position(|k| *k == DerivedKind::NewDevice)
+            .unwrap();
+        assert_eq!(
+            out[slot::SIGNALS],
+            ((1u64 << travel) | (1u64 << device)) as f64
+        );
+    }
+
+    #[test]
+    fn writes_a_fallback_with_its_error() {
+        let mut out = vec![f64::NAN; slot::LEN];
+        let text = write(&outcome(false), &mut out);
+        assert_eq!(text.as_deref(), Some("no model"));
+        assert_eq!(out[slot::FLAGS], f64::from(FLAG_FALLBACK));
+        assert_eq!(out[slot::MODEL_VERSION], -1.0);
+        assert_eq!(out[slot::TOP_COUNT], 0.0);
+        assert_eq!(out[slot::SCORE_COMPOSITE], 0.0, "stale scores are cleared");
+    }
+}

@@ -1,0 +1,83 @@
+'use strict';
+/**
+ * Express throughput on loopback, with and without mlAnomalyCheck, in the same run: each app runs
+ * in its own child process and autocannon (in this process) drives it, after a warm-up, with the
+ * generated users' traffic of the weeks after the ones the model was trained on (their sessions,
+ * endpoints, methods, IPs, browsers and locations, and each event's time in a header), so that
+ * the middleware sees realistic, mostly normal requests. Reported: requests per second, latency
+ * p50/p99, the ratio with/without and the actions the middleware took.
+ */
+
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const autocannon = require('autocannon');
+const { normalTraffic, recentMonday } = require('../helpers/traffic');
+const { eventHeaders } = require('../helpers/native-app');
+
+const WEEK = 7 * 24 * 3600000;
+
+/** The load: the training traffic's users, replayed week after week after the training weeks. */
+function loadStream() {
+  const { events } = normalTraffic({ seed: 17, users: 40, days: 12, start: recentMonday(3) });
+  let i = 0;
+  return () => {
+    const k = i % events.length;
+    const round = 1 + Math.floor(i / events.length);
+    i += 1;
+    const e = events[k];
+    const headers = eventHeaders({ ...e, timestamp: e.timestamp + round * 2 * WEEK });
+    return { method: e.method, path: e.endpoint, headers };
+  };
+}
+
+function startServer(withMl) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'server-child.js'), ...(withMl ? ['--ml'] : [])], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve({ child, port: JSON.parse(buf.slice(0, nl)).port });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+function run(port, duration, next) {
+  return autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: 10,
+    pipelining: 1,
+    duration,
+    requests: [
+      {
+        setupRequest: (req) => {
+          const r = next();
+          return { ...req, method: r.method, path: r.path, headers: { ...req.headers, ...r.headers } };
+        },
+      },
+    ],
+  });
+}
+
+async function measure(withMl, duration) {
+  const { child, port } = await startServer(withMl);
+  try {
+    const next = loadStream();
+    await run(port, Math.max(1, Math.round(duration / 3)), next); // warm-up
+    const r = await run(port, duration, next);
+    return { rps: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.errors + r.non2xx };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function benchThroughput({ duration = 10 } = {}) {
+  const baseline = await measure(false, duration);
+  const withMl = await measure(true, duration);
+  return { duration, baseline, withMl, ratio: withMl.rps / baseline.rps };
+}
+
+module.exports = { benchThroughput };

@@ -1,0 +1,57 @@
+// Compiled (not run) by types.test.js with `tsc --noEmit --strict`: the documented usage of
+// every export type-checks against index.d.ts and the subpath declarations.
+import mla = require('ml-anomaly');
+import service = require('ml-anomaly/service');
+import { mlAnomalyCheck, strictMLCheck, createMiddleware } from 'ml-anomaly/middleware';
+import { createRouter } from 'ml-anomaly/router';
+
+export async function usage(): Promise<void> {
+  const mine = mla.createAnomalyService({
+    store: ':memory:',
+    anomalyThreshold: 0.65,
+    logger: console,
+    revokeSession: async (sessionId: string, userId: string) => {
+      void sessionId;
+      void userId;
+    },
+    onSecurityEvent: (event) => event.severity === 'CRITICAL',
+    resolveEndpointSensitivity: (req) => (req.url && req.url.startsWith('/admin') ? 'CRITICAL' : undefined),
+    isolationForest: { nTrees: 100, maxTreeDepth: 'auto' },
+  });
+  mla.configure({ store: '/var/lib/app/ml.sqlite' });
+  const ok: boolean = await service.initialize();
+  const p: mla.Prediction = await mine.predictStreaming('s', 'u', {
+    endpoint: '/api/expenses',
+    method: 'POST',
+    endpointSensitivity: 'MEDIUM',
+    location: { lat: 48.85, lon: 2.35 },
+    timestamp: Date.now(),
+  });
+  const action: mla.Action = p.action;
+  const top: string[] = p.explanation.map((f) => f.feature);
+  const v: number | null = p.modelVersions.isolationForest;
+  const batch = await mine.predictBatch(['s1'], ['u1']);
+  const sid: string = batch[0].sessionId;
+  const trained: boolean = await mine.trainModels(true);
+  const drift = await mine.checkDriftAndRetrain();
+  const retrained: boolean = drift.retrained;
+  const perf = await mine.getModelPerformance(24);
+  const total: number = perf.totalPredictions;
+  const record = await mine.getPrediction(1, { userId: 'u', isAdmin: false });
+  const width: number = record.features.length;
+  const fb = await mine.submitFeedback(record.id, 'u', { isFalsePositive: true, notes: 'travelling' });
+  const when: number = fb.submittedAt;
+  const days: mla.DailyStatistics[] = await mine.statistics('u', 7);
+  const recent: mla.AnomalySummary[] = await mine.recentAnomalies('u', { hours: 24 });
+  const history: mla.ModelSummary[] = await mine.modelHistory(10);
+  const text: string = mine.prometheus();
+  const retraining: boolean = mine.isRetraining;
+  const last: Date | null = mine.lastRetrainingTime;
+  mine.on('training:progress', (progress) => progress.phase.toUpperCase());
+  mine.on('training:done', (outcome) => outcome.version);
+  const { mlAnomalyCheck: check } = createMiddleware(mine, { timestampHeader: 'x-event-time' });
+  const router = createRouter({ auth: (req, res, next) => next(), requireAdmin: mlAnomalyCheck, service: mine, viewer: { staticDir: '/srv/viewer' } });
+  const fallback: mla.Prediction = mla.fallbackPrediction(new Error('x'));
+  await mine.close();
+  void [ok, action, top, v, sid, trained, retrained, total, width, when, days, recent, history, text, retraining, last, check, router, fallback, strictMLCheck];
+}

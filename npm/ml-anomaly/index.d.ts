@@ -1,0 +1,447 @@
+// Types of the ml-anomaly package. See README.md for the integration guide.
+
+import type { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** What the host should do with a request (the original's graduated response). */
+export type Action = 'ALLOW' | 'MONITOR' | 'CHALLENGE' | 'REQUIRE_2FA' | 'BLOCK';
+
+/** ExpenseFlow's endpoint sensitivity. `'MEDIUM'` is accepted as `'MODERATE'`. */
+export type Sensitivity = 'LOW' | 'MODERATE' | 'HIGH' | 'CRITICAL';
+
+export interface GeoPoint {
+  lat: number;
+  lon: number;
+}
+
+/** A behavioral signal raised by the host's own signal engine. */
+export interface ExternalSignal {
+  type: string;
+  severity?: 'LOW' | 'MODERATE' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+  /** Risk points 0–100. */
+  riskImpact?: number;
+}
+
+/** The original's `requestContext`, plus `timestamp` and a few optional extras. */
+export interface RequestContext {
+  /** Milliseconds since the epoch; overrides the clock (replays, tests). */
+  timestamp?: number | Date;
+  endpoint?: string;
+  method?: string;
+  ipAddress?: string;
+  userAgent?: string;
+  contentLength?: number;
+  endpointSensitivity?: Sensitivity | 'MEDIUM';
+  /** Session age in ms (the original's field). */
+  sessionAge?: number;
+  /** When the session started, ms since the epoch (preferred over `sessionAge`). */
+  sessionStartedAt?: number | Date;
+  /** Overrides the flag computed from the timestamp. */
+  isWeekend?: boolean;
+  /** Overrides the flag computed from the timestamp. */
+  isBusinessHours?: boolean;
+  location?: GeoPoint;
+  deviceFingerprint?: string;
+  /** Response status, when the event is recorded after the response (401/403 count as failed auth). */
+  statusCode?: number;
+  signals?: ExternalSignal[];
+}
+
+/** One feature's part in a score. */
+export interface FeatureContribution {
+  feature: string;
+  /** Signed contribution to the composite score. */
+  contribution: number;
+  /** The feature's raw value. */
+  value: number;
+  /** The value as the models saw it (scaled). */
+  normalizedValue: number;
+}
+
+/** The answer of `predictStreaming`: the original's shape plus extras. */
+export interface Prediction {
+  isAnomaly: boolean;
+  /** Calibrated composite score in [0, 1]. */
+  anomalyScore: number;
+  /** min(1, 1.2·(1 − |IF − AE|)). */
+  confidence: number;
+  /** Top contributing features (5 by default), largest first. */
+  explanation: FeatureContribution[];
+  modelVersions: { isolationForest: number | null; autoencoder: number | null };
+  /** Recommended action for the composite score. */
+  action: Action;
+  /** True on the fallback answer (no model yet, or an error); false when a model scored it. */
+  fallback?: boolean;
+  /** Why the fallback was answered, when it was an error. */
+  error?: string;
+  /** Id of the stored prediction record (for GET /predictions/:id and feedback). */
+  predictionId?: number;
+  modelVersion?: number | null;
+  /** Calibrated per-model scores and the composite (when a model scored the request). */
+  scores?: { isolationForest: number; autoencoder: number; composite: number };
+  /** 1 − |IF − AE| (when a model scored the request). */
+  modelAgreement?: number;
+  /** The action the standard middleware enforces (the recommended one only when confidence > 0.8). */
+  enforcedAction?: Action;
+  /** One-line readable explanation, on anomalies. */
+  summary?: string;
+  /** Behavioral signals derived from this request (IMPOSSIBLE_TRAVEL, NEW_DEVICE...). */
+  signals?: string[];
+  /** The event time used, ms since the epoch. */
+  timestamp?: number;
+  /** Microseconds spent in the native engine (feature extraction included). */
+  engineTimeUs?: number;
+  /** Milliseconds spent in the service (the middlewares overwrite it with their own measure). */
+  processingTime: number;
+}
+
+/** predictBatch's entries: each session's latest request rescored, nothing recorded. */
+export interface BatchPrediction extends Omit<Prediction, 'processingTime'> {
+  sessionId: string;
+  userId: string;
+}
+
+export interface DriftResult {
+  driftDetected: boolean;
+  driftScore: number;
+  retrained: boolean;
+  [detail: string]: unknown;
+}
+
+export interface ModelPerformance {
+  totalPredictions: number;
+  anomalyCount: number;
+  averageAnomalyScore: number;
+  averageConfidence: number;
+  modelPerformance: { isolationForest: Record<string, unknown>; autoencoder: Record<string, unknown> };
+  driftMetrics: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+/** Training progress, as emitted with 'training:progress' and shown in `status()`. */
+export interface TrainingProgress {
+  /** e.g. 'collecting', 'forest', 'autoencoder', 'calibrating', 'saving', 'done', 'failed'. */
+  phase: string;
+  epoch?: number;
+  epochs?: number;
+  trainLoss?: number;
+  validationLoss?: number;
+  [extra: string]: unknown;
+}
+
+export interface TrainOutcome {
+  trained: boolean;
+  version?: number;
+  reason?: string;
+  trainingSize?: number;
+  durationMs?: number;
+  error?: string;
+  [extra: string]: unknown;
+}
+
+/** A stored prediction (the original MLPrediction's fields). Times are ms since the epoch. */
+export interface PredictionRecord {
+  id: number;
+  sessionId: string;
+  userId: string;
+  timestamp: number;
+  /** The 59 feature values. */
+  features: number[];
+  isolationForestScore: number;
+  autoencoderScore: number;
+  compositeScore: number;
+  isAnomaly: boolean;
+  confidence: number;
+  explanation: {
+    topFeatures: Array<FeatureContribution & { label: string; baseline: number; direction: string; isolationForest: number; autoencoder: number }>;
+    explanation: string;
+    modelAgreement: number;
+    confidenceFactors: { factor: string; description: string; impact: number }[];
+    summary: string;
+    [extra: string]: unknown;
+  } | null;
+  requestContext: Record<string, unknown> | string | null;
+  modelVersion: number | null;
+  recommendedAction: Action;
+  actionTaken: Action;
+  userFeedback: StoredFeedback | null;
+  processingTime: number;
+  fallback: boolean;
+  error: string | null;
+  signals: string[];
+}
+
+export interface StoredFeedback {
+  isFalsePositive: boolean;
+  isFalseNegative: boolean;
+  notes: string | null;
+  /** ms since the epoch. */
+  submittedAt: number;
+}
+
+/** One line of GET /predictions/recent. */
+export interface AnomalySummary {
+  id: number;
+  timestamp: number;
+  anomalyScore: number;
+  confidence: number;
+  summary: string;
+  recommendedAction: Action;
+  actionTaken: Action;
+}
+
+export interface Feedback {
+  isFalsePositive?: boolean;
+  isFalseNegative?: boolean;
+  /** At most 2000 characters. */
+  notes?: string;
+}
+
+export interface DailyStatistics {
+  /** YYYY-MM-DD (UTC). */
+  date: string;
+  dayStart: number;
+  totalPredictions: number;
+  anomalyCount: number;
+  /** null when the day had only fallback predictions. */
+  avgAnomalyScore: number | null;
+  maxAnomalyScore: number | null;
+}
+
+/** A model version (MLAnomalyModel without the parameters). */
+export interface ModelSummary {
+  version: number;
+  /** ms since the epoch. */
+  createdAt: number;
+  isActive: boolean;
+  deactivatedAt: number | null;
+  trainingMetrics: { trainingSize: number; [metric: string]: unknown };
+  driftDetectorState: Record<string, unknown>;
+  sizeBytes: number;
+}
+
+export interface Logger {
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+/** What the middlewares report on an anomaly (the original recorded a security event). */
+export interface SecurityEvent {
+  type: 'ML_ANOMALY_DETECTED' | 'ML_ANOMALY_STRICT_DENIED';
+  severity: 'LOW' | 'MODERATE' | 'HIGH' | 'CRITICAL';
+  sessionId: string;
+  userId: string;
+  action: Action;
+  anomalyScore: number;
+  confidence: number;
+  predictionId?: string | null;
+  explanation: FeatureContribution[];
+  requestContext: RequestContext;
+  timestamp: Date;
+}
+
+type AnyRequest = IncomingMessage & Record<string, any>;
+type AnyResponse = ServerResponse & Record<string, any>;
+export type Middleware = (req: AnyRequest, res: AnyResponse, next: (err?: unknown) => void) => unknown;
+
+/**
+ * Options of a service. Flat names have ML_ANOMALY_* environment variables for the singleton
+ * (README: Configuration).
+ */
+export interface AnomalyServiceOptions {
+  /** SQLite file of the store, or ':memory:'. Default './ml-anomaly.sqlite'. ML_ANOMALY_STORE. */
+  store?: string;
+  /** Seed of every training. ML_ANOMALY_SEED. */
+  seed?: number;
+  /** isAnomaly when the composite is above this (0.65). ML_ANOMALY_ANOMALY_THRESHOLD. */
+  anomalyThreshold?: number;
+  /** CHALLENGE from here (0.70). ML_ANOMALY_CHALLENGE_THRESHOLD. */
+  challengeThreshold?: number;
+  /** REQUIRE_2FA from here (0.80). ML_ANOMALY_REQUIRE_2FA_THRESHOLD. */
+  require2faThreshold?: number;
+  /** BLOCK from here (0.90). ML_ANOMALY_BLOCK_THRESHOLD. */
+  blockThreshold?: number;
+  /** Fewest vectors a training needs (1000). ML_ANOMALY_MIN_SAMPLES. */
+  minSamplesForTraining?: number;
+  /** Days of traffic a model learns from (30). ML_ANOMALY_MODEL_WINDOW_DAYS. */
+  modelWindowDays?: number;
+  /** Retrain when the drift score exceeds this (0.15). ML_ANOMALY_DRIFT_THRESHOLD. */
+  driftThreshold?: number;
+  /** Drift check period, ms (1 h; 0 disables). ML_ANOMALY_DRIFT_CHECK_INTERVAL_MS. */
+  driftCheckIntervalMs?: number;
+  /** Forced retrain period, ms (1 day; 0 disables). ML_ANOMALY_FORCED_RETRAIN_INTERVAL_MS. */
+  forcedRetrainIntervalMs?: number;
+  /** Train the first model automatically once enough samples exist (true). ML_ANOMALY_AUTO_TRAIN. */
+  autoTrain?: boolean;
+  /** Start the schedules in initialize() (true). ML_ANOMALY_SCHEDULES. */
+  schedules?: boolean;
+  /** Features in a prediction's explanation (5). ML_ANOMALY_EXPLANATION_SIZE. */
+  explanationSize?: number;
+  /** The original's configuration sections, same names and meaning. */
+  isolationForest?: { nTrees?: number; sampleSize?: number; maxTreeDepth?: number | 'auto'; contamination?: number };
+  autoencoder?: { inputDim?: number; encodingDim?: number; learningRate?: number; epochs?: number; batchSize?: number; validationSplit?: number };
+  retraining?: { minSamplesForTraining?: number; hourlyRetrainThreshold?: number; dailyRetrainForced?: boolean; modelWindowDays?: number };
+  prediction?: { ensembleWeight?: { isolationForest?: number; autoencoder?: number }; anomalyThreshold?: number };
+  /** A raw engine configuration fragment (crates/engine EngineConfig), merged last. */
+  engine?: Record<string, unknown>;
+  /** Anything with info/warn/error (console, pino...). Quiet by default. */
+  logger?: Logger;
+  /** Called with each security event the middlewares report. */
+  onSecurityEvent?: (event: SecurityEvent) => unknown;
+  /** Called by mlAnomalyCheck before answering 403 on a BLOCK. */
+  revokeSession?: (sessionId: string, userId: string) => unknown;
+  /** The host's endpoint classification; return undefined to use the default. */
+  resolveEndpointSensitivity?: (req: AnyRequest) => Sensitivity | 'MEDIUM' | undefined;
+  /** Clock, ms since the epoch (tests). Default Date.now. */
+  now?: () => number;
+}
+
+export interface ServiceStatus {
+  initialized: boolean;
+  isRetraining: boolean;
+  lastRetrainingTime: Date | null;
+  trainingProgress: TrainingProgress | null;
+  activeModelVersion?: number | null;
+  [extra: string]: unknown;
+}
+
+/**
+ * The service: the original mlAnomalyDetectionService's interface. Events: 'training:start',
+ * 'training:progress', 'training:done', 'training:skipped', 'training:error', 'drift', 'security'.
+ */
+export declare class AnomalyService extends EventEmitter {
+  constructor(options?: AnomalyServiceOptions);
+  /** Resolved options (defaults < environment for the singleton < options). */
+  readonly options: Readonly<Required<Pick<AnomalyServiceOptions, 'store' | 'anomalyThreshold'>>> & AnomalyServiceOptions;
+  readonly logger: Logger;
+  /** True while a training runs. */
+  readonly isRetraining: boolean;
+  /** End of the last successful training of this process, or null. */
+  lastRetrainingTime: Date | null;
+  /** Why the last initialize() resolved to false, or null. */
+  initializationError: Error | null;
+  /** Changes options until the engine is opened. */
+  configure(options: AnomalyServiceOptions): this;
+  /** Resolves to true; to false (never rejects) when the engine cannot be opened: see initializationError. */
+  initialize(): Promise<boolean>;
+  predictStreaming(sessionId: string | number | { toString(): string }, userId: string | number | { toString(): string }, requestContext?: RequestContext): Promise<Prediction>;
+  /** predictStreaming without the Promise. */
+  predictSync(sessionId: string | number | { toString(): string }, userId: string | number | { toString(): string }, requestContext?: RequestContext): Prediction;
+  predictBatch(sessionIds: Array<string | number>, userIds: Array<string | number>): Promise<BatchPrediction[]>;
+  trainModels(forceRetrain?: boolean): Promise<boolean>;
+  forceRetrain(): Promise<boolean>;
+  train(options?: { force?: boolean; trigger?: string }): Promise<TrainOutcome>;
+  checkDriftAndRetrain(): Promise<DriftResult>;
+  getModelPerformance(hours?: number): Promise<ModelPerformance>;
+  status(): ServiceStatus;
+  metrics(): Record<string, unknown>;
+  /** Metrics in Prometheus text format. */
+  prometheus(): string;
+  /** Periodic jobs that are due (drift check, forced retrain, pruning, snapshot), as the schedules run them. */
+  maintenance(): Promise<Record<string, unknown>>;
+  driftStatus(): Record<string, unknown>;
+  modelHistory(limit?: number): Promise<ModelSummary[]>;
+  activeModel(): ModelSummary | null;
+  activateModel(version: number): Promise<ModelSummary>;
+  /** The model bundle as JSON text. */
+  modelBundle(version: number): Promise<string>;
+  /** Rejects with code ML_ANOMALY_NOT_FOUND or ML_ANOMALY_FORBIDDEN (requester not owner nor admin). */
+  getPrediction(predictionId: number | string, requester?: { userId?: string; isAdmin?: boolean }): Promise<PredictionRecord>;
+  /** The explanation recomputed by the model that scored it (exact: TreeSHAP), with every feature's attribution. */
+  explainPrediction(predictionId: number | string, options?: { exact?: boolean; userId?: string; isAdmin?: boolean }): Promise<Record<string, unknown>>;
+  recentAnomalies(userId: string, options?: { hours?: number; limit?: number }): Promise<AnomalySummary[]>;
+  /** The owner's feedback; rejects with ML_ANOMALY_NOT_FOUND / ML_ANOMALY_FORBIDDEN, or a TypeError. */
+  submitFeedback(predictionId: number | string, userId: string, feedback: Feedback): Promise<StoredFeedback>;
+  statistics(userId: string, days?: number): Promise<DailyStatistics[]>;
+  falsePositives(limit?: number): Promise<PredictionRecord[]>;
+  /** Waits until every queued record is committed. */
+  flush(): Promise<void>;
+  reportSecurityEvent(event: SecurityEvent): void;
+  stopSchedules(): void;
+  /** Stops the schedules and flushes and closes the store. */
+  close(): Promise<void>;
+
+  on(event: 'training:start', listener: (info: { force: boolean; trigger: string }) => void): this;
+  on(event: 'training:progress', listener: (progress: TrainingProgress) => void): this;
+  on(event: 'training:done' | 'training:skipped', listener: (outcome: TrainOutcome & { trigger: string }) => void): this;
+  on(event: 'training:error', listener: (error: Error) => void): this;
+  on(event: 'drift', listener: (result: DriftResult) => void): this;
+  on(event: 'security', listener: (event: SecurityEvent) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export interface MiddlewareOptions {
+  onSecurityEvent?: (event: SecurityEvent) => unknown;
+  revokeSession?: (sessionId: string, userId: string) => unknown;
+  resolveEndpointSensitivity?: (req: AnyRequest) => Sensitivity | 'MEDIUM' | undefined;
+  logger?: Logger;
+  /** Default: `{ sessionId: req.sessionId, userId: req.userId }`, as the original. */
+  getIdentity?: (req: AnyRequest) => { sessionId?: unknown; userId?: unknown } | undefined;
+  /** Header with "lat,lon" (default 'x-geo-location'); `req.geo` / `req.location` also work. */
+  locationHeader?: string;
+  /** Header with a device fingerprint (default 'x-device-fingerprint'). */
+  deviceHeader?: string;
+  /** Header with the event time in ms. Off by default: for replays and demos only. */
+  timestampHeader?: string;
+  /** Extra context fields (e.g. the host's behavior signals). */
+  extendContext?: (req: AnyRequest, context: RequestContext) => Partial<RequestContext> | undefined;
+}
+
+export interface Middlewares {
+  mlAnomalyCheck: Middleware;
+  strictMLCheck: Middleware;
+}
+
+export interface RouterOptions {
+  /** The host's authentication middleware. */
+  auth: Middleware;
+  /** The host's admin check (default: isAdmin(req) or 403). */
+  requireAdmin?: Middleware;
+  /** Default: the singleton. */
+  service?: AnomalyService;
+  getUserId?: (req: AnyRequest) => string | undefined;
+  isAdmin?: (req: AnyRequest) => boolean;
+  /** Serves the explanation viewer's static files at /viewer (admin only). */
+  viewer?: { staticDir: string };
+  logger?: Logger;
+  /** The express module to build the router with (default: the host's). */
+  express?: unknown;
+}
+
+/** The process-wide service (ML_ANOMALY_* environment variables apply). */
+export declare const service: AnomalyService;
+/** Standard middleware bound to the singleton (fails open). */
+export declare const mlAnomalyCheck: Middleware;
+/** Strict middleware bound to the singleton (fails closed). */
+export declare const strictMLCheck: Middleware;
+/** A new, independent service. */
+export declare function createAnomalyService(options?: AnomalyServiceOptions): AnomalyService;
+/** Configures the singleton before initialize(). */
+export declare function configure(options: AnomalyServiceOptions): AnomalyService;
+export declare function createMiddleware(service: Pick<AnomalyService, 'predictStreaming'> & Partial<AnomalyService>, options?: MiddlewareOptions): Middlewares;
+/** The /api/ml-anomaly routes as an Express router. */
+export declare function createRouter(options: RouterOptions): any;
+export declare function buildRequestContext(req: AnyRequest, options?: MiddlewareOptions, overrides?: Partial<RequestContext>): RequestContext;
+export declare function defaultEndpointSensitivity(req: AnyRequest, path: string): Sensitivity;
+export declare function fallbackPrediction(error?: unknown): Prediction;
+
+export declare class AnomalyError extends Error {
+  constructor(code: string, message: string, options?: { cause?: unknown });
+  code: string;
+}
+export declare const ERROR_CODES: Readonly<{
+  INVALID_INPUT: 'ML_ANOMALY_INVALID_INPUT';
+  NOT_FOUND: 'ML_ANOMALY_NOT_FOUND';
+  FORBIDDEN: 'ML_ANOMALY_FORBIDDEN';
+  CONFLICT: 'ML_ANOMALY_CONFLICT';
+  STORAGE: 'ML_ANOMALY_STORAGE';
+  CLOSED: 'ML_ANOMALY_CLOSED';
+  NATIVE_MISSING: 'ML_ANOMALY_NATIVE_MISSING';
+  INTERNAL: 'ML_ANOMALY_INTERNAL';
+}>;
+export declare const DEFAULTS: Readonly<Record<string, unknown>>;
+/** The native addon's exports. */
+export declare function loadNative(): { NativeEngine: new (config: Record<string, unknown>) => unknown };
+/** Where the native addon is loaded from (ML_ANOMALY_NATIVE_PATH or native/ml_anomaly.node). */
+export declare function nativePath(): string;

@@ -1,0 +1,1 @@
+export { mlAnomalyCheck, strictMLCheck, createMiddleware } from './index';
