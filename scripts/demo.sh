@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The demo: builds the native addon and the CLI, starts the demo Express app (examples/demo,
+# The demo, the README's first command: sets up what is missing (scripts/setup.sh: wasm
+# toolchain, npm packages; idempotent), builds the native addon, the CLI and the viewer's wasm,
+# starts the demo Express app (examples/demo,
 # wired as ExpenseFlow wires ml-anomaly), replays simulated traffic over HTTP — normal users
 # first, then attacks mixed into normal traffic — trains, and prints per attack scenario what
 # was detected, the actions taken and the top reasons. Then it leaves the server running to
@@ -10,9 +12,13 @@
 # Environment:
 #   DEMO_EXIT=1        exit after the report (CI smoke test) instead of leaving the server running
 #   PORT=3000          port of the demo app (loopback only)
-#   DEMO_USERS=60 DEMO_DAYS=10 DEMO_WARMUP_DAYS=7 DEMO_ATTACKS=2 DEMO_SEED=42
-#                      the simulated traffic (see `ml-anomaly simulate --help`)
-#   DEMO_SKIP_NPM=1    do not run npm ci (node_modules already installed)
+#   DEMO_USERS=60 DEMO_DAYS=17 DEMO_WARMUP_DAYS=14 DEMO_ATTACKS=2 DEMO_SEED=42
+#                      the simulated traffic (see `ml-anomaly simulate --help`): two weeks of
+#                      normal traffic (the behavioral state needs about a week to learn each
+#                      user's habits; a model trained on the warm-up alone flags ~10% of later
+#                      normal requests instead of ~4%), then three days with attacks
+#   DEMO_SKIP_NPM=1    do not run the setup / npm ci (everything already installed)
+#   DEMO_NO_VIEWER=1   do not build the viewer's WebAssembly (the app then serves no viewer)
 #
 # Data (traffic, store, server log) goes to .demo-data/ (recreated each run).
 set -euo pipefail
@@ -28,14 +34,20 @@ SCRIPT_NAME=demo
 case "${1:-}" in -h | --help) print_usage; exit 0 ;; "") ;; *) die "unknown argument '$1' (see --help)" ;; esac
 
 PORT="${PORT:-3000}"
-USERS="${DEMO_USERS:-60}" DAYS="${DEMO_DAYS:-10}" WARMUP="${DEMO_WARMUP_DAYS:-7}"
+USERS="${DEMO_USERS:-60}" DAYS="${DEMO_DAYS:-17}" WARMUP="${DEMO_WARMUP_DAYS:-14}"
 ATTACKS="${DEMO_ATTACKS:-2}" SEED="${DEMO_SEED:-42}"
 root="$ML_ANOMALY_ROOT"
 data="$root/.demo-data"
 url="http://127.0.0.1:$PORT"
 
 command -v node >/dev/null 2>&1 || die "node not found (Node.js 20+ is required)"
-if [ "${DEMO_SKIP_NPM:-0}" != 1 ]; then ensure_npm_deps; fi
+if [ "${DEMO_SKIP_NPM:-0}" != 1 ]; then
+    if [ "${DEMO_NO_VIEWER:-0}" = 1 ]; then
+        bash "$root/scripts/setup.sh" --no-browser --no-wasm
+    else
+        bash "$root/scripts/setup.sh" --no-browser
+    fi
+fi
 
 log "building the native addon"
 bash "$root/scripts/build-addon.sh" >/dev/null
@@ -46,14 +58,20 @@ case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 (cd "$root" && CARGO_TARGET_DIR="$target_dir" RUSTC="$(host_rustc)" "$cargo" build --release -p ml-anomaly --bin ml-anomaly >&2)
 cli="$target_dir/release/ml-anomaly"
 
+if [ "${DEMO_NO_VIEWER:-0}" != 1 ]; then
+    log "building the explanation viewer (WebAssembly)"
+    bash "$root/scripts/build-viewer.sh" --no-npm >/dev/null
+fi
+
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     die "port $PORT is already in use (set PORT=...)"
 fi
 
 rm -rf "$data"
 mkdir -p "$data"
-# Traffic starts on the Monday two weeks before this one: models train on the last 30 days.
-start_ms="$(node -e 'const d=864e5,t=Math.floor(Date.now()/d)*d,w=(new Date(t).getUTCDay()+6)%7;console.log(t-w*d-14*d)')"
+# Traffic starts on the Monday three weeks before this one, so all of it (17 days by default)
+# lies in the past and inside the 30-day model window.
+start_ms="$(node -e 'const d=864e5,t=Math.floor(Date.now()/d)*d,w=(new Date(t).getUTCDay()+6)%7;console.log(t-w*d-21*d)')"
 warmup_end=$((start_ms + WARMUP * 86400000))
 log "simulating $USERS users over $DAYS days ($WARMUP of normal traffic first, $ATTACKS attacks per scenario)"
 "$cli" simulate --users "$USERS" --days "$DAYS" --warmup-days "$WARMUP" --attacks-per-scenario "$ATTACKS" \
@@ -87,7 +105,7 @@ cat <<EOT
    curl -s -H 'x-user-id: user-0001' $url/api/ml-anomaly/statistics?days=30
 EOT
 if [ -f "$root/npm/viewer/index.html" ]; then
-    echo "   viewer: $url/api/ml-anomaly/viewer/ (admin; needs the wasm build: scripts/build-viewer.sh)"
+    echo "   explanation viewer (a browser; signs you in as the demo admin): $url/demo/viewer"
 fi
 
 if [ "${DEMO_EXIT:-0}" = 1 ]; then

@@ -9,8 +9,11 @@ use crate::error::CliError;
 
 pub fn read(path: &Path) -> Result<ModelBundle, CliError> {
     let bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
+    let looks_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let bundle = if bytes.starts_with(&BINARY_MAGIC) {
         ModelBundle::from_bytes(&bytes)
+    } else if !looks_like_json {
+        return Err(CliError::data(path, "not a model bundle: neither the binary form (starting with MLAB) nor JSON"));
     } else {
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| CliError::data(path, "neither a binary model bundle nor UTF-8 JSON"))?;

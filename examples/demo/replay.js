@@ -149,7 +149,7 @@ async function main() {
   const attackers = live.filter((x) => x.label.attack);
   console.log(`\n== 3. live traffic: ${live.length} requests, ${attackers.length} of them by attackers`);
   const perScenario = new Map();
-  const normal = { requests: 0, flagged: 0, enforced: 0, sessions: new Set(), blockedSessions: new Set() };
+  const normal = { requests: 0, flagged: 0, enforced: 0, sessions: new Set(), blockedSessions: new Set(), deniedSessions: new Set() };
   t0 = Date.now();
   for (const x of live) {
     const r = await send(opt.url, x.event);
@@ -160,7 +160,8 @@ async function main() {
       normal.sessions.add(x.event.sessionId);
       if (out.ml && out.ml.isAnomaly) normal.flagged += 1;
       if (ACTED.has(out.kind)) normal.enforced += 1;
-      if (out.kind === 'BLOCKED' || out.kind.startsWith('DENIED')) normal.blockedSessions.add(x.event.sessionId);
+      if (out.kind === 'BLOCKED') normal.blockedSessions.add(x.event.sessionId);
+      if (out.kind.startsWith('DENIED')) normal.deniedSessions.add(x.event.sessionId);
       continue;
     }
     if (!attack) continue; // a hijack victim's own requests
@@ -209,7 +210,8 @@ async function main() {
   console.log('\n-- normal users');
   console.log(`   ${normal.requests} requests in ${normal.sessions.size} sessions: flagged ${pct(normal.flagged, normal.requests)}, ` +
     `challenged or stopped (challenge/2FA/block/strict denial) ${pct(normal.enforced, normal.requests)}, ` +
-    `sessions blocked ${normal.blockedSessions.size} (${pct(normal.blockedSessions.size, normal.sessions.size)})`);
+    `sessions blocked ${normal.blockedSessions.size} (${pct(normal.blockedSessions.size, normal.sessions.size)}), ` +
+    `sessions with an admin request denied by the strict check ${normal.deniedSessions.size} (${pct(normal.deniedSessions.size, normal.sessions.size)})`);
 
   const perf = (await httpRequest(`${opt.url}/api/ml-anomaly/performance?hours=8760`, { headers: admin })).body;
   const m = (await httpRequest(`${opt.url}/api/ml-anomaly/status`, { headers: admin })).body;

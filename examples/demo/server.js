@@ -7,6 +7,10 @@
  *
  *   x-user-id: <user>        x-session-id: <session>        x-admin: true
  *
+ * A browser cannot set those headers, so the same identities may come from the cookies
+ * `demo_user`, `demo_session` and `demo_admin`; `GET /demo/viewer` sets an admin's cookies and
+ * opens the explanation viewer on the latest anomaly.
+ *
  * A revoked session (the BLOCK action) is refused with 401 afterwards, as a real app would
  * require re-authentication.
  *
@@ -36,16 +40,27 @@ const VIEWER_DIR = path.resolve(__dirname, '..', '..', 'npm', 'viewer');
 const revokedSessions = new Set();
 const securityEvents = [];
 
+function cookies(req) {
+  const out = {};
+  for (const part of (req.get('cookie') || '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return out;
+}
+
 function auth(req, res, next) {
-  const userId = req.get('x-user-id');
-  const sessionId = req.get('x-session-id');
+  const jar = cookies(req);
+  const userId = req.get('x-user-id') || jar.demo_user;
+  const sessionId = req.get('x-session-id') || jar.demo_session;
+  const admin = (req.get('x-admin') || jar.demo_admin) === 'true';
   if (!userId) return res.status(401).json({ success: false, error: 'No token, authorization denied' });
   if (sessionId && revokedSessions.has(sessionId)) {
     return res.status(401).json({ success: false, error: 'Session revoked, please sign in again' });
   }
   req.userId = userId;
   req.sessionId = sessionId;
-  req.user = { _id: userId, role: req.get('x-admin') === 'true' ? 'admin' : 'user' };
+  req.user = { _id: userId, role: admin ? 'admin' : 'user' };
   return next();
 }
 
@@ -144,6 +159,14 @@ app.all('/api/*', (req, res) => {
       },
     },
   });
+});
+
+// For a browser: sign in as the demo admin (cookies) and open the viewer on the latest anomaly.
+app.get('/demo/viewer', (req, res) => {
+  res.cookie('demo_user', 'demo-admin', { httpOnly: true, sameSite: 'strict' });
+  res.cookie('demo_admin', 'true', { httpOnly: true, sameSite: 'strict' });
+  const latest = [...securityEvents].reverse().find((e) => e.predictionId != null);
+  res.redirect(`/api/ml-anomaly/viewer/${latest ? `?prediction=${encodeURIComponent(latest.predictionId)}` : ''}`);
 });
 
 app.get('/', (req, res) => {

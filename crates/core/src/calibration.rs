@@ -208,7 +208,7 @@ impl Calibration {
         let alarm_rate = |cal: &Calibration| {
             let alarms = ranks
                 .iter()
-                .filter(|&&(pf, pa)| wf * cal.from_rank(pf) + wa * cal.from_rank(pa) > threshold)
+                .filter(|&&(pf, pa)| wf * cal.map_rank(pf) + wa * cal.map_rank(pa) > threshold)
                 .count();
             alarms as f64 / ranks.len() as f64
         };
@@ -235,7 +235,7 @@ impl Calibration {
     }
 
     /// Maps an in-sample quantile rank onto [0, ceiling].
-    fn from_rank(&self, p: f64) -> f64 {
+    fn map_rank(&self, p: f64) -> f64 {
         if p <= self.pivot {
             self.threshold * p / self.pivot
         } else {
@@ -249,7 +249,7 @@ impl Calibration {
             let excess = (raw - max) / model.tail_scale;
             self.ceiling + (1.0 - self.ceiling) * -libm::expm1(-excess)
         } else {
-            self.from_rank(model.rank(raw))
+            self.map_rank(model.rank(raw))
         }
     }
 
@@ -274,7 +274,7 @@ impl Calibration {
                 self.pivot, self.threshold, self.ceiling
             )));
         }
-        if !(self.contamination > 0.0 && self.contamination <= 0.5) || !(0.0..=1.0).contains(&self.training_alarm_rate) {
+        if !(self.contamination > 0.0 && self.contamination <= 0.5 && (0.0..=1.0).contains(&self.training_alarm_rate)) {
             return Err(CoreError::InvalidBundle("calibration rates out of range".into()));
         }
         Ok(())

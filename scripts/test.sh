@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Every test of the project: the README's second command, and what CI runs (.ci/run).
+#
+#   scripts/test.sh
+#
+#   1. setup          scripts/setup.sh: wasm32 target (or Debian's fallback), wasm-bindgen-cli,
+#                     Chromium, npm packages; a quick no-op when everything is there
+#   2. Rust           cargo clippy (warnings are errors), cargo test --workspace: unit tests, the
+#                     integration tests in tests/ (ADBench quality when ../shared is present,
+#                     features, drift, engine restart/crash/store files), doc tests
+#   3. wasm32 gate    scripts/check-wasm-core.sh: anomaly-core builds for wasm32 and uses no
+#                     I/O, threads or clocks
+#   4. builds         the native addon and the viewer's WebAssembly
+#   5. JavaScript     npm test: the package through real Express servers over real HTTP, the
+#                     viewer in headless Chromium, wasm/native parity
+#   6. demo           scripts/demo.sh end to end (DEMO_EXIT=1)
+#
+# Environment: CARGO_TARGET_DIR is honoured; TEST_SKIP_DEMO=1 skips step 6.
+set -euo pipefail
+print_usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+SCRIPT_NAME=test
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/wasm.sh
+. "$ML_ANOMALY_ROOT/scripts/lib/wasm.sh"
+
+case "${1:-}" in -h | --help) print_usage; exit 0 ;; "") ;; *) die "unknown argument '$1' (see --help)" ;; esac
+
+root="$ML_ANOMALY_ROOT"
+cd "$root"
+started=$SECONDS
+step() { log "== $1 ($((SECONDS - started))s)"; }
+
+step "1/6 setup"
+bash scripts/setup.sh
+
+cargo="$(host_cargo)" || die "cargo not found"
+export RUSTC="$(host_rustc)"
+
+step "2/6 Rust: clippy and cargo test --workspace"
+"$cargo" clippy --workspace --all-targets --quiet -- -D warnings
+"$cargo" test --workspace --quiet
+
+step "3/6 wasm32 gate for anomaly-core"
+bash scripts/check-wasm-core.sh
+
+step "4/6 builds: native addon, viewer (WebAssembly)"
+bash scripts/build-addon.sh
+bash scripts/build-viewer.sh --no-npm
+
+step "5/6 JavaScript: npm test (HTTP, headless Chromium, parity)"
+npm test --silent
+
+if [ "${TEST_SKIP_DEMO:-0}" != 1 ]; then
+    step "6/6 demo, end to end"
+    DEMO_EXIT=1 DEMO_SKIP_NPM=1 PORT="${DEMO_PORT:-3917}" bash scripts/demo.sh
+fi
+
+log "all tests passed in $((SECONDS - started))s"
