@@ -120,7 +120,7 @@ mlAnomalyDetectionService.initialize();
 app.use('/api/ml-anomaly', createRouter({
   auth,
   requireAdmin,
-  viewer: fs.existsSync(path.join(VIEWER_DIR, 'index.html')) ? { staticDir: VIEWER_DIR } : undefined,
+  viewer: fs.existsSync(path.join(VIEWER_DIR, 'wasm', 'anomaly_wasm_bg.wasm')) ? true : undefined,
 }));
 app.use('/api', auth, mlAnomalyCheck);
 app.use('/api/admin', auth, strictMLCheck);

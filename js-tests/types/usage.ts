@@ -51,7 +51,15 @@ export async function usage(): Promise<void> {
   mine.on('training:done', (outcome) => outcome.version);
   const { mlAnomalyCheck: check } = createMiddleware(mine, { timestampHeader: 'x-event-time' });
   const router = createRouter({ auth: (req, res, next) => next(), requireAdmin: mlAnomalyCheck, service: mine, viewer: { staticDir: '/srv/viewer' } });
+  const withViewer = createRouter({ auth: (req, res, next) => next(), viewer: true });
   const fallback: mla.Prediction = mla.fallbackPrediction(new Error('x'));
+  const model: mla.NativeModel = mla.NativeModel.fromJson(await mine.modelBundle(1));
+  const scores: mla.ModelScores = model.score(new Float64Array(model.nFeatures));
+  const explained: mla.ModelPrediction = model.predict(record.features, true, 10);
+  const firstLabel: string | undefined = explained.explanation.topFeatures[0]?.label;
+  const attribution: mla.Attribution = model.attribution(model.baselines());
+  const block: number = model.thresholds().block;
+  const names: string[] = model.featureNames();
   await mine.close();
-  void [ok, action, top, v, sid, trained, retrained, total, width, when, days, recent, history, text, retraining, last, check, router, fallback, strictMLCheck];
+  void [ok, action, top, v, sid, trained, retrained, total, width, when, days, recent, history, text, retraining, last, check, router, withViewer, fallback, strictMLCheck, scores, firstLabel, attribution, block, names];
 }

@@ -393,6 +393,9 @@ export interface Middlewares {
   strictMLCheck: Middleware;
 }
 
+/** A plain Node request handler (the viewer package's `createViewerHandler()` is one). */
+export type ViewerHandler = (req: AnyRequest, res: AnyResponse, next?: (err?: unknown) => void) => unknown;
+
 export interface RouterOptions {
   /** The host's authentication middleware. */
   auth: Middleware;
@@ -402,11 +405,138 @@ export interface RouterOptions {
   service?: AnomalyService;
   getUserId?: (req: AnyRequest) => string | undefined;
   isAdmin?: (req: AnyRequest) => boolean;
-  /** Serves the explanation viewer's static files at /viewer (admin only). */
-  viewer?: { staticDir: string };
+  /**
+   * Serves the explanation viewer at /viewer, behind `auth` and `requireAdmin`, through the
+   * viewer package's own handler (its page, sources and wasm package only, with the page's
+   * Content-Security-Policy). `true`: the installed `ml-anomaly-viewer` package (resolved from
+   * the app, then from ml-anomaly; createRouter throws when it is not installed); `{ root }`: that
+   * handler over a viewer built elsewhere (`staticDir` is the older spelling); a function: a
+   * handler to mount as is, e.g. `require('ml-anomaly-viewer').createViewerHandler()`.
+   */
+  viewer?: boolean | ViewerHandler | { root?: string; staticDir?: string };
   logger?: Logger;
   /** The express module to build the router with (default: the host's). */
   express?: unknown;
+}
+
+// ----- NativeModel: a model bundle scored offline -------------------------------------------------
+// The shapes are anomaly-core's serde JSON (camelCase), the same the browser viewer's wasm `Model`
+// returns (npm/viewer/wasm/anomaly_wasm.d.ts), number for number.
+
+/** A feature vector: one finite number per feature, in `featureNames()` order. */
+export type FeatureVector = readonly number[] | Float64Array;
+export type AttributionMethod = 'fast' | 'exact';
+
+/** The scores of one vector. */
+export interface ModelScores {
+  /** Mean path length of the vector over the forest's trees. */
+  forestPathLength: number;
+  forestRaw: number;
+  autoencoderRaw: number;
+  /** Calibrated Isolation Forest score in [0, 1]. */
+  isolationForest: number;
+  /** Calibrated autoencoder score in [0, 1]. */
+  autoencoder: number;
+  /** The ensemble score in [0, 1]: the prediction's `anomalyScore`. */
+  composite: number;
+  isAnomaly: boolean;
+  confidence: number;
+  modelAgreement: number;
+  action: Action;
+}
+
+/** One feature's part in a score (more fields than the service's `FeatureContribution`). */
+export interface ModelFeatureContribution {
+  feature: string;
+  /** Readable name. */
+  label: string;
+  /** In composite-score units; positive raises the score. */
+  contribution: number;
+  value: number;
+  normalizedValue: number;
+  /** Training median. */
+  baseline: number;
+  direction: 'above' | 'below' | 'typical';
+  /** The Isolation Forest's part of `contribution`. */
+  isolationForest: number;
+  /** The autoencoder's part of `contribution`. */
+  autoencoder: number;
+}
+
+export interface ConfidenceFactor {
+  factor: string;
+  description: string;
+  impact: number;
+}
+
+export interface ModelExplanation {
+  topFeatures: ModelFeatureContribution[];
+  /** Readable text. */
+  explanation: string;
+  modelAgreement: number;
+  confidenceFactors: ConfidenceFactor[];
+  summary: string;
+  method: AttributionMethod;
+  /** Composite score at the baselines. */
+  baseValue: number;
+  composite: number;
+}
+
+export interface ModelPrediction {
+  scores: ModelScores;
+  explanation: ModelExplanation;
+}
+
+/** Every feature's attribution, in feature order. */
+export interface Attribution {
+  method: AttributionMethod;
+  baseValue: number;
+  /** `baseValue + Σ contributions`. */
+  composite: number;
+  /** Ensemble contributions, composite-score units. */
+  contributions: number[];
+  /** The Isolation Forest's own attribution. */
+  isolationForest: number[];
+  /** The autoencoder's own attribution. */
+  autoencoder: number[];
+}
+
+/** Action thresholds on the composite score. */
+export interface Thresholds {
+  anomalyThreshold: number;
+  challenge: number;
+  require2fa: number;
+  block: number;
+}
+
+/**
+ * One model bundle, scored and explained natively without an engine or a store: offline scoring
+ * of stored vectors (a prediction record's `features`), audits, "what if" questions, with the
+ * exact numbers the browser viewer computes. Synchronous (microseconds; an exact explanation
+ * well under a millisecond). Loads the addon at the first `fromJson`.
+ *
+ * Errors: a bad vector or argument is a `TypeError` with code `ML_ANOMALY_INVALID_INPUT` and the
+ * core's message (`expected 59 features, got 3`, `non-finite value NaN in feature vector at index
+ * 4`); a bad bundle an `Error` with code `ML_ANOMALY_MODEL` (`invalid model bundle: ...`,
+ * `unsupported model schema version ...`); a missing addon an `AnomalyError` with code
+ * `ML_ANOMALY_NATIVE_MISSING`.
+ */
+export declare class NativeModel {
+  private constructor();
+  /** Loads a bundle's JSON text (`service.modelBundle(version)`, `ml-anomaly train --out`). */
+  static fromJson(text: string): NativeModel;
+  /** Number of features a vector must have. */
+  readonly nFeatures: number;
+  /** Composite score at the baselines: what contributions are measured from. */
+  readonly baseValue: number;
+  score(vector: FeatureVector): ModelScores;
+  /** `exact`: exact TreeSHAP (default false, the fast path attribution); `topK` default 5. */
+  predict(vector: FeatureVector, exact?: boolean | null, topK?: number | null): ModelPrediction;
+  attribution(vector: FeatureVector, exact?: boolean | null): Attribution;
+  featureNames(): string[];
+  /** Training medians, in feature order. */
+  baselines(): number[];
+  thresholds(): Thresholds;
 }
 
 /** The process-wide service (ML_ANOMALY_* environment variables apply). */
@@ -442,6 +572,6 @@ export declare const ERROR_CODES: Readonly<{
 }>;
 export declare const DEFAULTS: Readonly<Record<string, unknown>>;
 /** The native addon's exports. */
-export declare function loadNative(): { NativeEngine: new (config: Record<string, unknown>) => unknown };
+export declare function loadNative(): { NativeEngine: new (config: Record<string, unknown>) => unknown; NativeModel: unknown };
 /** Where the native addon is loaded from (ML_ANOMALY_NATIVE_PATH or native/ml_anomaly.node). */
 export declare function nativePath(): string;

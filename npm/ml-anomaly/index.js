@@ -4,9 +4,10 @@
  * ExpenseFlow's mlAnomalyDetectionService, its two middlewares and its `/api/ml-anomaly` routes.
  *
  *   const { service, mlAnomalyCheck, strictMLCheck, createRouter } = require('ml-anomaly');
+ *   const { NativeModel } = require('ml-anomaly');   // offline scoring of stored vectors
  *
  * See README.md and index.d.ts. Nothing here loads the native addon: that happens when a service
- * first needs its engine (`initialize()` or the first prediction).
+ * first needs its engine (`initialize()` or the first prediction), or at `NativeModel.fromJson`.
  */
 
 const { service, mlAnomalyCheck, strictMLCheck } = require('./lib/singleton');
@@ -18,6 +19,7 @@ const { fallbackPrediction } = require('./lib/fallback');
 const { AnomalyError, CODES } = require('./lib/errors');
 const { DEFAULTS } = require('./lib/config');
 const { loadNative, nativePath } = require('./lib/native');
+const { NativeModel } = require('./lib/model');
 
 /** A new, independent service (its own engine and store). Reads no environment variables. */
 function createAnomalyService(options = {}) {
@@ -41,6 +43,7 @@ module.exports = {
   defaultEndpointSensitivity,
   fallbackPrediction,
   AnomalyService,
+  NativeModel,
   AnomalyError,
   ERROR_CODES: CODES,
   DEFAULTS,

@@ -1,8 +1,10 @@
 //! # anomaly-node
 //!
-//! The Node.js addon (napi-rs) over [`anomaly_engine::Engine`]: one class, `NativeEngine`,
+//! The Node.js addon (napi-rs) over [`anomaly_engine::Engine`]: the class `NativeEngine`,
 //! that the npm package `ml-anomaly` (npm/ml-anomaly) wraps into the original service's
-//! interface.
+//! interface, and `NativeModel`, one model bundle scored and explained without an engine
+//! (offline scoring of stored vectors; the native twin of the browser's wasm `Model`, see
+//! [`model`]).
 //!
 //! ## Why so thin
 //! Everything that decides anything lives in `anomaly-engine` and `anomaly-core`, where it is
@@ -29,7 +31,9 @@
 mod engine;
 mod errors;
 mod event;
+mod model;
 mod prediction;
 mod task;
 
 pub use engine::NativeEngine;
+pub use model::NativeModel;

@@ -3,15 +3,20 @@
 //
 // Two backends give the same answers (core's serde JSON shapes: { scores, explanation,
 // attribution }):
+//   - 'addon' (default): the npm package's `NativeModel.fromJson(json)` (crates/node/src/model.rs)
+//              with `predict(vector, exact, topK)` and `attribution(vector, exact)`, in this
+//              process: what a server running ml-anomaly computes;
 //   - 'cli':   the `ml-anomaly` binary (`explain --model M --input F --full [--exact]`), one
-//              process per batch of vectors;
-//   - 'addon': the Node addon's stateless `NativeModel.fromJson(json)` with
-//              `predict(vector, exact, topK)` and `attribution(vector, exact)`.
+//              process per batch of vectors.
 // Training always goes through the CLI (`train`), which writes the bundle both sides load.
 //
-// Switching: the one line below (or ML_ANOMALY_NATIVE=cli|addon|auto in the environment). 'auto'
-// takes the addon when it exports NativeModel, the CLI otherwise.
-const NATIVE_BACKEND = process.env.ML_ANOMALY_NATIVE ?? 'auto';
+// Switching: the one line below, or ML_ANOMALY_NATIVE=addon|cli|auto in the environment ('auto':
+// the addon when it loads, the CLI otherwise). With 'addon' a missing addon is an error naming
+// the build command, never a silent fall-back to the CLI.
+const NATIVE_BACKEND = process.env.ML_ANOMALY_NATIVE ?? 'addon';
+
+/** Features listed in each native explanation (both backends; the wasm side lists as many). */
+const TOP_K = 10;
 
 import { execFile, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -85,7 +90,7 @@ function cliBackend() {
       try {
         const input = path.join(dir, 'vectors.csv');
         fs.writeFileSync(input, toCsv(names, vectors));
-        const args = ['explain', '--model', bundlePath, '--input', input, '--full'];
+        const args = ['explain', '--model', bundlePath, '--input', input, '--full', '--top', String(TOP_K)];
         if (exact) args.push('--exact');
         const lines = (await cli(args)).split('\n').filter((l) => l.trim());
         if (lines.length !== vectors.length) throw new Error(`explain --full printed ${lines.length} lines for ${vectors.length} vectors`);
@@ -97,22 +102,24 @@ function cliBackend() {
   };
 }
 
+/** The package's NativeModel class, or the reason it cannot be used. */
 function loadAddon() {
   try {
     const require = createRequire(path.join(REPO_ROOT, 'js-tests', 'package.json'));
-    const addon = require('ml-anomaly');
-    return addon.NativeModel ?? addon.native?.NativeModel ?? null;
-  } catch {
-    return null;
+    const { NativeModel, loadNative } = require('ml-anomaly');
+    if (typeof NativeModel !== 'function') return { error: 'the ml-anomaly package exports no NativeModel' };
+    loadNative(); // loads the addon now: a missing build is reported here, with its command
+    return { NativeModel };
+  } catch (e) {
+    return { error: e.message };
   }
 }
 
 function addonBackend(NativeModel) {
   const cache = new Map();
-  const parse = (v) => (typeof v === 'string' ? JSON.parse(v) : v);
   return {
     name: 'addon',
-    describe: () => 'Node addon NativeModel',
+    describe: () => 'ml-anomaly NativeModel (Node addon)',
     async explain({ bundlePath, vectors, exact }) {
       let model = cache.get(bundlePath);
       if (!model) {
@@ -120,8 +127,8 @@ function addonBackend(NativeModel) {
         cache.set(bundlePath, model);
       }
       return vectors.map((v) => {
-        const p = parse(model.predict(v, exact, 5));
-        return { scores: p.scores, explanation: p.explanation, attribution: parse(model.attribution(v, exact)) };
+        const p = model.predict(v, exact, TOP_K);
+        return { scores: p.scores, explanation: p.explanation, attribution: model.attribution(v, exact) };
       });
     },
   };
@@ -130,10 +137,11 @@ function addonBackend(NativeModel) {
 /** The native backend to compare with (see the top of this file). */
 export function nativeBackend() {
   if (NATIVE_BACKEND === 'cli') return cliBackend();
-  const NativeModel = loadAddon();
-  if (NATIVE_BACKEND === 'addon') {
-    if (!NativeModel) throw new Error('ML_ANOMALY_NATIVE=addon but the ml-anomaly package exports no NativeModel');
-    return addonBackend(NativeModel);
+  if (NATIVE_BACKEND !== 'addon' && NATIVE_BACKEND !== 'auto') {
+    throw new Error(`ML_ANOMALY_NATIVE must be addon, cli or auto (got '${NATIVE_BACKEND}')`);
   }
-  return NativeModel ? addonBackend(NativeModel) : cliBackend();
+  const { NativeModel, error } = loadAddon();
+  if (NativeModel) return addonBackend(NativeModel);
+  if (NATIVE_BACKEND === 'auto') return cliBackend();
+  throw new Error(`the native backend 'addon' is unavailable (${error}); build it with scripts/build-addon.sh, or set ML_ANOMALY_NATIVE=cli`);
 }

@@ -9,9 +9,12 @@
  *
  * Where from: `ML_ANOMALY_NATIVE_PATH` when set, else `native/ml_anomaly.node` inside the package.
  *
- * The addon exports one class, `NativeEngine` (crates/node/src/engine.rs); lib/service.js and
- * lib/prediction.js are its only callers. Times are milliseconds since the epoch, supplied by the
- * caller. Calls marked Promise run on libuv's thread pool; the others are synchronous.
+ * The addon exports two classes. `NativeModel` (crates/node/src/model.rs): one model bundle,
+ * scored offline; lib/model.js wraps it (`NativeModel.fromJson(text)`, then `score`, `predict`,
+ * `attribution`, `featureNames`, `baselines`, `thresholds`; synchronous). And `NativeEngine`
+ * (crates/node/src/engine.rs); lib/service.js and lib/prediction.js are its only callers. Times
+ * are milliseconds since the epoch, supplied by the caller. Calls marked Promise run on libuv's
+ * thread pool; the others are synchronous.
  *
  *   new NativeEngine(config)              engine config (camelCase EngineConfig); TypeError if invalid
  *   predictInto(out, timestamp, sessionId, userId, endpoint, method, ipAddress, userAgent,

@@ -3,8 +3,8 @@
  * The `/api/ml-anomaly` routes: the original's thirteen, plus `GET /metrics` (Prometheus text),
  * `GET /models/:version/bundle` (the model for the browser viewer), `GET
  * /predictions/:id/explanation` (every feature's exact attribution, for the viewer), `POST
- * /models/:version/activate` (rollback) and, when `viewer.staticDir` is given, the viewer's
- * static files under `/viewer`.
+ * /models/:version/activate` (rollback) and, with the `viewer` option, the explanation viewer
+ * (npm/viewer, package `ml-anomaly-viewer`) under `/viewer`, admin only.
  *
  * | route                              | who   | answer                                        |
  * |------------------------------------|-------|-----------------------------------------------|
@@ -54,6 +54,57 @@ function loadExpress() {
   throw new Error("ml-anomaly: createRouter needs 'express' (npm install express)");
 }
 
+const VIEWER_PACKAGE = 'ml-anomaly-viewer';
+
+/**
+ * `require('ml-anomaly-viewer')`, resolved from the host app first (which installs the viewer
+ * next to ml-anomaly), then from this package (the repository's npm workspace). Loaded only when
+ * the `viewer` option asks for it. Throws one clear error when it is not installed: a router
+ * asked to serve the viewer must not start without it.
+ */
+function loadViewerPackage() {
+  const candidates = [path.join(process.cwd(), 'package.json'), __filename];
+  for (const from of candidates) {
+    try {
+      return createRequire(from)(VIEWER_PACKAGE);
+    } catch (err) {
+      // Only "not installed here" moves on; a broken install is reported as it is.
+      if (!err || err.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes(`'${VIEWER_PACKAGE}'`)) throw err;
+    }
+  }
+  throw new Error(
+    `ml-anomaly: createRouter({ viewer }) needs the explanation viewer package '${VIEWER_PACKAGE}' ` +
+      '(npm/viewer in the ml-anomaly repository): install it next to ml-anomaly, or pass its handler ' +
+      "yourself: viewer: require('ml-anomaly-viewer').createViewerHandler()",
+  );
+}
+
+/**
+ * The request handler for `/viewer`, or null for no viewer. `viewer` is
+ * - `true`: the installed viewer package's handler;
+ * - `{ root }` (or `{ staticDir }`, the older spelling): that handler over the viewer built in
+ *   `root` (same allow-list and Content-Security-Policy);
+ * - a function `(req, res) => void`: mounted as it is (e.g. `createViewerHandler(options)`).
+ *
+ * Why not `express.static(dir)`: it would also serve the package's package.json, serve.js and
+ * handler.cjs, and it sends no Content-Security-Policy; the viewer's handler serves exactly the
+ * page, its sources and the wasm package, under the policy the page is written for.
+ */
+function viewerHandler(viewer) {
+  if (viewer === undefined || viewer === null || viewer === false) return null;
+  if (typeof viewer === 'function') return viewer;
+  if (viewer === true) return loadViewerPackage().createViewerHandler();
+  if (typeof viewer !== 'object') {
+    throw new TypeError('createRouter: viewer must be true, { root }, or a request handler');
+  }
+  const root = viewer.root !== undefined ? viewer.root : viewer.staticDir;
+  if (root !== undefined && (typeof root !== 'string' || root.length === 0)) {
+    throw new TypeError('createRouter: viewer.root must be the directory of the built viewer');
+  }
+  const { createViewerHandler } = loadViewerPackage();
+  return createViewerHandler(root === undefined ? {} : { root: path.resolve(root) });
+}
+
 function defaultUserId(req) {
   if (req.userId !== undefined && req.userId !== null) return String(req.userId);
   const u = req.user;
@@ -77,7 +128,8 @@ function defaultIsAdmin(req) {
  * @param {Function} [options.getUserId] caller's user id (default: req.userId, req.user._id, req.user.id)
  * @param {Function} [options.isAdmin]   whether the caller is an admin (default: req.isAdmin,
  *                                       req.user.role === 'admin', req.user.isAdmin)
- * @param {{staticDir: string}} [options.viewer] serve the explanation viewer at /viewer (admin)
+ * @param {true|{root?: string, staticDir?: string}|Function} [options.viewer] serve the explanation
+ *                                       viewer at /viewer (admin only; see viewerHandler)
  * @param {object}   [options.logger]
  */
 function createRouter(options = {}) {
@@ -274,12 +326,9 @@ function createRouter(options = {}) {
     res.json({ success: true, data: await service.statistics(userId, days) });
   }));
 
-  // ----- viewer (static files of npm/viewer, mounted by the host) ----------------------------------
-  if (options.viewer) {
-    const dir = options.viewer.staticDir;
-    if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('createRouter: viewer.staticDir must be a directory path');
-    router.use('/viewer', ...admin, express.static(dir, { index: 'index.html', fallthrough: false }));
-  }
+  // ----- viewer (npm/viewer's own handler: its files only, with its CSP) ---------------------------
+  const viewer = viewerHandler(options.viewer);
+  if (viewer) router.use('/viewer', ...admin, viewer);
 
   // Malformed JSON bodies and anything else thrown by middleware in this router.
   // eslint-disable-next-line no-unused-vars
