@@ -21,9 +21,16 @@ fn traffic(rows: usize, seed: u64) -> Array2<f64> {
         let factors: Vec<f64> = (0..6).map(|_| rng.random_range(-1.0..1.0)).collect();
         for j in 0..59 {
             let v = if j % 7 == 3 {
-                if rng.random::<f64>() < 0.05 { rng.random_range(1.0..5.0_f64).floor() } else { 0.0 }
+                if rng.random::<f64>() < 0.05 {
+                    rng.random_range(1.0..5.0_f64).floor()
+                } else {
+                    0.0
+                }
             } else {
-                (0..6).map(|k| factors[k] * loadings[k * 59 + j]).sum::<f64>() + 0.1 * rng.random_range(-1.0..1.0)
+                (0..6)
+                    .map(|k| factors[k] * loadings[k * 59 + j])
+                    .sum::<f64>()
+                    + 0.1 * rng.random_range(-1.0..1.0)
             };
             values.push(v);
         }
@@ -40,20 +47,40 @@ fn full_epochs() -> TrainConfig {
 fn scoring(c: &mut Criterion) {
     let data = traffic(10_000, 1);
     let bundle = ModelBundle::train(data.view(), &TrainConfig::default(), 7).expect("train");
-    eprintln!("serialized model: {} bytes binary, {} bytes JSON", bundle.to_bytes().len(), bundle.to_json().len());
+    eprintln!(
+        "serialized model: {} bytes binary, {} bytes JSON",
+        bundle.to_bytes().len(),
+        bundle.to_json().len()
+    );
     let mut ws = bundle.workspace();
-    let rows: Vec<Vec<f64>> = (0..256).map(|i| data.row(i * 37 % 10_000).to_vec()).collect();
+    let rows: Vec<Vec<f64>> = (0..256)
+        .map(|i| data.row(i * 37 % 10_000).to_vec())
+        .collect();
     let mut i = 0;
     let mut next = || {
         i = (i + 1) % rows.len();
         &rows[i]
     };
-    c.bench_function("score/one_vector", |b| b.iter(|| black_box(bundle.score_with(next(), &mut ws).expect("score"))));
+    c.bench_function("score/one_vector", |b| {
+        b.iter(|| black_box(bundle.score_with(next(), &mut ws).expect("score")))
+    });
     c.bench_function("score/one_vector_with_fast_explanation", |b| {
-        b.iter(|| black_box(bundle.predict_with(next(), AttributionMethod::Fast, 10, &mut ws).expect("predict")))
+        b.iter(|| {
+            black_box(
+                bundle
+                    .predict_with(next(), AttributionMethod::Fast, 10, &mut ws)
+                    .expect("predict"),
+            )
+        })
     });
     c.bench_function("explain/exact_tree_shap", |b| {
-        b.iter(|| black_box(bundle.predict_with(next(), AttributionMethod::Exact, 10, &mut ws).expect("predict")))
+        b.iter(|| {
+            black_box(
+                bundle
+                    .predict_with(next(), AttributionMethod::Exact, 10, &mut ws)
+                    .expect("predict"),
+            )
+        })
     });
 }
 

@@ -9,7 +9,10 @@ use thiserror::Error;
 pub enum CliError {
     /// A file could not be opened, read or written.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     /// Input data was malformed (ragged rows, non-numeric cells, missing columns...).
     #[error("{path}: {message}")]
@@ -34,10 +37,16 @@ impl CliError {
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        CliError::Io { path: path.into(), source }
+        CliError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        CliError::Data { path: path.into(), message: message.into() }
+        CliError::Data {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }

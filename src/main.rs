@@ -11,7 +11,11 @@ mod model_file;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "ml-anomaly", version, about = "Behavioral anomaly detection: train, score, explain, drift, evaluate, simulate")]
+#[command(
+    name = "ml-anomaly",
+    version,
+    about = "Behavioral anomaly detection: train, score, explain, drift, evaluate, simulate"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -13,7 +13,10 @@ pub fn read(path: &Path) -> Result<ModelBundle, CliError> {
     let bundle = if bytes.starts_with(&BINARY_MAGIC) {
         ModelBundle::from_bytes(&bytes)
     } else if !looks_like_json {
-        return Err(CliError::data(path, "not a model bundle: neither the binary form (starting with MLAB) nor JSON"));
+        return Err(CliError::data(
+            path,
+            "not a model bundle: neither the binary form (starting with MLAB) nor JSON",
+        ));
     } else {
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| CliError::data(path, "neither a binary model bundle nor UTF-8 JSON"))?;
@@ -24,7 +27,10 @@ pub fn read(path: &Path) -> Result<ModelBundle, CliError> {
 
 /// Writes the bundle; returns the number of bytes written.
 pub fn write(path: &Path, bundle: &ModelBundle) -> Result<usize, CliError> {
-    let bytes = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+    let bytes = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
         bundle.to_json().into_bytes()
     } else {
         bundle.to_bytes()

@@ -6,11 +6,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ml-anomaly")).args(args).output().expect("run ml-anomaly")
+    Command::new(env!("CARGO_BIN_EXE_ml-anomaly"))
+        .args(args)
+        .output()
+        .expect("run ml-anomaly")
 }
 
 fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout.clone()).expect("utf-8")
 }
 
@@ -20,7 +27,10 @@ fn fails_with(out: &Output, needle: &str) {
     assert!(!out.status.success(), "expected a failure, got success");
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(stderr.starts_with("error: ") && stderr.contains(needle), "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(needle),
+        "{stderr}"
+    );
 }
 
 /// 600 rows of 4 correlated columns plus a label column (the last 20 rows far out).
@@ -31,7 +41,14 @@ fn write_csv(dir: &Path) -> PathBuf {
         let u = f64::from((i * 37) % 101) / 101.0;
         let far = i >= 580;
         let shift = if far { 8.0 } else { 0.0 };
-        text += &format!("{},{},{},{},{}\n", t + shift, 2.0 * t + u, u - t, t * u + shift, u8::from(far));
+        text += &format!(
+            "{},{},{},{},{}\n",
+            t + shift,
+            2.0 * t + u,
+            u - t,
+            t * u + shift,
+            u8::from(far)
+        );
     }
     let path = dir.join("data.csv");
     std::fs::write(&path, text).expect("write csv");
@@ -48,16 +65,34 @@ fn train_score_explain_drift_round_trip() {
     let data = write_csv(dir.path());
     for model in [dir.path().join("m.bin"), dir.path().join("m.json")] {
         let summary: serde_json::Value = serde_json::from_str(&ok(&cli(&[
-            "train", "--input", s(&data), "--label-column", "label", "--out", s(&model), "--epochs", "5", "--seed", "3",
+            "train",
+            "--input",
+            s(&data),
+            "--label-column",
+            "label",
+            "--out",
+            s(&model),
+            "--epochs",
+            "5",
+            "--seed",
+            "3",
         ])))
         .expect("json");
         assert_eq!(summary["rows"], 600);
         assert_eq!(summary["features"], 4);
 
-        let lines: Vec<serde_json::Value> = ok(&cli(&["score", "--model", s(&model), "--input", s(&data), "--label-column", "label"]))
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json line"))
-            .collect();
+        let lines: Vec<serde_json::Value> = ok(&cli(&[
+            "score",
+            "--model",
+            s(&model),
+            "--input",
+            s(&data),
+            "--label-column",
+            "label",
+        ]))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
         assert_eq!(lines.len(), 600);
         let composite = |i: usize| lines[i]["scores"]["composite"].as_f64().expect("composite");
         let far: f64 = (580..600).map(composite).sum::<f64>() / 20.0;
@@ -65,22 +100,48 @@ fn train_score_explain_drift_round_trip() {
         assert!(far > near + 0.2, "far rows {far} vs the rest {near}");
 
         for exact in [false, true] {
-            let mut args = vec!["explain", "--model", s(&model), "--input", s(&data), "--label-column", "label", "--rows", "3,590", "--full"];
+            let mut args = vec![
+                "explain",
+                "--model",
+                s(&model),
+                "--input",
+                s(&data),
+                "--label-column",
+                "label",
+                "--rows",
+                "3,590",
+                "--full",
+            ];
             if exact {
                 args.push("--exact");
             }
             let out = ok(&cli(&args));
-            let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+            let rows: Vec<serde_json::Value> = out
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("json"))
+                .collect();
             assert_eq!(rows.len(), 2);
             for r in &rows {
                 let a = &r["attribution"];
-                let sum: f64 = a["contributions"].as_array().expect("array").iter().map(|v| v.as_f64().expect("f64")).sum();
-                let gap = a["baseValue"].as_f64().expect("base") + sum - r["scores"]["composite"].as_f64().expect("composite");
+                let sum: f64 = a["contributions"]
+                    .as_array()
+                    .expect("array")
+                    .iter()
+                    .map(|v| v.as_f64().expect("f64"))
+                    .sum();
+                let gap = a["baseValue"].as_f64().expect("base") + sum
+                    - r["scores"]["composite"].as_f64().expect("composite");
                 assert!(gap.abs() < 1e-9, "contributions do not add up: {gap}");
-                assert_eq!(r["explanation"]["method"], if exact { "exact" } else { "fast" });
+                assert_eq!(
+                    r["explanation"]["method"],
+                    if exact { "exact" } else { "fast" }
+                );
             }
             let top = &rows[1]["explanation"]["topFeatures"][0]["feature"];
-            assert!(top == "a" || top == "d", "the shifted columns explain row 590, got {top}");
+            assert!(
+                top == "a" || top == "d",
+                "the shifted columns explain row 590, got {top}"
+            );
         }
     }
 
@@ -89,8 +150,16 @@ fn train_score_explain_drift_round_trip() {
     let same = dir.path().join("same.csv");
     let text = std::fs::read_to_string(&data).expect("read");
     std::fs::write(&same, text.lines().take(301).collect::<Vec<_>>().join("\n")).expect("write");
-    let report: serde_json::Value =
-        serde_json::from_str(&ok(&cli(&["drift", "--model", s(&model), "--current", s(&same), "--label-column", "label"]))).expect("json");
+    let report: serde_json::Value = serde_json::from_str(&ok(&cli(&[
+        "drift",
+        "--model",
+        s(&model),
+        "--current",
+        s(&same),
+        "--label-column",
+        "label",
+    ])))
+    .expect("json");
     assert_eq!(report["isDrifting"], false, "{report}");
     let shifted = dir.path().join("shifted.csv");
     let moved: Vec<String> = text
@@ -109,7 +178,13 @@ fn train_score_explain_drift_round_trip() {
         .collect();
     std::fs::write(&shifted, moved.join("\n")).expect("write");
     let report: serde_json::Value = serde_json::from_str(&ok(&cli(&[
-        "drift", "--reference", s(&data), "--current", s(&shifted), "--label-column", "label",
+        "drift",
+        "--reference",
+        s(&data),
+        "--current",
+        s(&shifted),
+        "--label-column",
+        "label",
     ])))
     .expect("json");
     assert_eq!(report["isDrifting"], true, "{report}");
@@ -121,26 +196,69 @@ fn bad_input_is_one_clear_line_and_exit_code_1() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = write_csv(dir.path());
     let model = dir.path().join("m.bin");
-    ok(&cli(&["train", "--input", s(&data), "--label-column", "label", "--out", s(&model), "--epochs", "2"]));
+    ok(&cli(&[
+        "train",
+        "--input",
+        s(&data),
+        "--label-column",
+        "label",
+        "--out",
+        s(&model),
+        "--epochs",
+        "2",
+    ]));
 
-    fails_with(&cli(&["score", "--model", "/nonexistent/m.bin", "--input", s(&data)]), "No such file");
+    fails_with(
+        &cli(&[
+            "score",
+            "--model",
+            "/nonexistent/m.bin",
+            "--input",
+            s(&data),
+        ]),
+        "No such file",
+    );
     let junk = dir.path().join("junk.bin");
     std::fs::write(&junk, b"MLAB\x01\x00\x00\x00garbage").expect("write");
-    fails_with(&cli(&["score", "--model", s(&junk), "--input", s(&data)]), "malformed binary bundle");
+    fails_with(
+        &cli(&["score", "--model", s(&junk), "--input", s(&data)]),
+        "malformed binary bundle",
+    );
     std::fs::write(&junk, b"PK\x03\x04 not a model").expect("write");
-    fails_with(&cli(&["score", "--model", s(&junk), "--input", s(&data)]), "not a model bundle");
+    fails_with(
+        &cli(&["score", "--model", s(&junk), "--input", s(&data)]),
+        "not a model bundle",
+    );
 
     let ragged = dir.path().join("ragged.csv");
     std::fs::write(&ragged, "a,b,c,d\n1,2,3,4\n1,2,3\n").expect("write");
-    fails_with(&cli(&["score", "--model", s(&model), "--input", s(&ragged)]), "line 3");
+    fails_with(
+        &cli(&["score", "--model", s(&model), "--input", s(&ragged)]),
+        "line 3",
+    );
     let text = dir.path().join("text.csv");
     std::fs::write(&text, "a,b,c,d\n1,2,x,4\n").expect("write");
-    fails_with(&cli(&["score", "--model", s(&model), "--input", s(&text)]), "column `c`: expected a number, got `x`");
+    fails_with(
+        &cli(&["score", "--model", s(&model), "--input", s(&text)]),
+        "column `c`: expected a number, got `x`",
+    );
     // Wrong width for this model: the label column kept as a fifth feature.
-    fails_with(&cli(&["score", "--model", s(&model), "--input", s(&data)]), "expected 4 features, got 5");
-    fails_with(&cli(&["train", "--input", s(&ragged), "--out", s(&model)]), "line 3");
+    fails_with(
+        &cli(&["score", "--model", s(&model), "--input", s(&data)]),
+        "expected 4 features, got 5",
+    );
+    fails_with(
+        &cli(&["train", "--input", s(&ragged), "--out", s(&model)]),
+        "line 3",
+    );
     let tiny = dir.path().join("tiny.csv");
     std::fs::write(&tiny, "a,b\n1,2\n3,4\n").expect("write");
-    fails_with(&cli(&["train", "--input", s(&tiny), "--out", s(&model)]), "not enough data");
-    fails_with(&cli(&["drift", "--model", s(&model), "--current", s(&tiny)]), "feature columns");
+    fails_with(
+        &cli(&["train", "--input", s(&tiny), "--out", s(&model)]),
+        "not enough data",
+    );
+    fails_with(
+        &cli(&["drift", "--model", s(&model), "--current", s(&tiny)]),
+        "feature columns",
+    );
 }

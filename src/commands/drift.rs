@@ -36,7 +36,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
         (Some(model), _) => model_file::read(model)?,
         (None, Some(reference)) => {
             let dataset = data::load(reference, args.label_column.as_deref())?;
-            let config = TrainConfig { feature_names: Some(dataset.names.clone()), ..TrainConfig::default() };
+            let config = TrainConfig {
+                feature_names: Some(dataset.names.clone()),
+                ..TrainConfig::default()
+            };
             ModelBundle::train(dataset.rows.view(), &config, args.seed)
                 .map_err(|e| CliError::data(reference, e.to_string()))?
         }
@@ -46,7 +49,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
     if current.names.len() != bundle.n_features() {
         return Err(CliError::data(
             &args.current,
-            format!("has {} feature columns, the reference has {}", current.names.len(), bundle.n_features()),
+            format!(
+                "has {} feature columns, the reference has {}",
+                current.names.len(),
+                bundle.n_features()
+            ),
         ));
     }
     let scores: Vec<f64> = bundle

@@ -38,19 +38,34 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let dataset = data::load(&args.input, args.label_column.as_deref())?;
     let n = dataset.rows.nrows();
     if let Some(bad) = args.rows.iter().find(|&&r| r >= n) {
-        return Err(CliError::Usage(format!("row {bad} does not exist: {} has {n} rows", args.input.display())));
+        return Err(CliError::Usage(format!(
+            "row {bad} does not exist: {} has {n} rows",
+            args.input.display()
+        )));
     }
-    let rows: Vec<usize> = if args.rows.is_empty() { (0..n).collect() } else { args.rows.clone() };
-    let method = if args.exact { AttributionMethod::Exact } else { AttributionMethod::Fast };
+    let rows: Vec<usize> = if args.rows.is_empty() {
+        (0..n).collect()
+    } else {
+        args.rows.clone()
+    };
+    let method = if args.exact {
+        AttributionMethod::Exact
+    } else {
+        AttributionMethod::Fast
+    };
     let mut ws = bundle.workspace();
     for row in rows {
         let x = dataset.rows.row(row).to_vec();
-        let fail = |e: anomaly_core::CoreError| CliError::data(&args.input, format!("row {row}: {e}"));
-        let prediction = bundle.predict_with(&x, method, args.top, &mut ws).map_err(fail)?;
+        let fail =
+            |e: anomaly_core::CoreError| CliError::data(&args.input, format!("row {row}: {e}"));
+        let prediction = bundle
+            .predict_with(&x, method, args.top, &mut ws)
+            .map_err(fail)?;
         let mut line = json!({ "row": row, "scores": prediction.scores, "explanation": prediction.explanation });
         if args.full {
-            line["attribution"] = serde_json::to_value(bundle.attribution(&x, method).map_err(fail)?)
-                .unwrap_or(serde_json::Value::Null);
+            line["attribution"] =
+                serde_json::to_value(bundle.attribution(&x, method).map_err(fail)?)
+                    .unwrap_or(serde_json::Value::Null);
         }
         model_file::print_json_line(&line);
     }

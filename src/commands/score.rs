@@ -23,7 +23,9 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), CliError> {
     let bundle = model_file::read(&args.model)?;
     let dataset = data::load(&args.input, args.label_column.as_deref())?;
-    let scores = bundle.score_batch(dataset.rows.view()).map_err(|e| CliError::data(&args.input, e.to_string()))?;
+    let scores = bundle
+        .score_batch(dataset.rows.view())
+        .map_err(|e| CliError::data(&args.input, e.to_string()))?;
     for (row, s) in scores.iter().enumerate() {
         model_file::print_json_line(&json!({ "row": row, "scores": s }));
     }

@@ -41,7 +41,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let mut config = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| CliError::io(path, e))?;
-            serde_json::from_str::<TrainConfig>(&text).map_err(|e| CliError::data(path, e.to_string()))?
+            serde_json::from_str::<TrainConfig>(&text)
+                .map_err(|e| CliError::data(path, e.to_string()))?
         }
         None => TrainConfig::default(),
     };

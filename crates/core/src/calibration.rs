@@ -50,7 +50,10 @@ pub struct CalibrationConfig {
 
 impl Default for CalibrationConfig {
     fn default() -> Self {
-        CalibrationConfig { knots: 257, in_sample_ceiling: 0.85 }
+        CalibrationConfig {
+            knots: 257,
+            in_sample_ceiling: 0.85,
+        }
     }
 }
 
@@ -76,10 +79,15 @@ impl ScoreCalibration {
             let hi = (lo + 1).min(sorted.len() - 1);
             sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
         };
-        let knots: Vec<f64> = (0..knots).map(|k| quantile(k as f64 / (knots - 1) as f64)).collect();
+        let knots: Vec<f64> = (0..knots)
+            .map(|k| quantile(k as f64 / (knots - 1) as f64))
+            .collect();
         let max = sorted[sorted.len() - 1];
         let min = sorted[0];
-        let candidates = [max - quantile(1.0 - tail_fraction), (max - min) / knots.len() as f64];
+        let candidates = [
+            max - quantile(1.0 - tail_fraction),
+            (max - min) / knots.len() as f64,
+        ];
         let tail_scale = candidates
             .into_iter()
             .find(|w| *w > 0.0)
@@ -117,7 +125,11 @@ impl ScoreCalibration {
     }
 
     fn validate(&self, what: &str) -> Result<()> {
-        let bad = |reason: String| Err(CoreError::InvalidBundle(format!("{what} calibration: {reason}")));
+        let bad = |reason: String| {
+            Err(CoreError::InvalidBundle(format!(
+                "{what} calibration: {reason}"
+            )))
+        };
         if self.knots.len() < 3 {
             return bad(format!("needs at least 3 knots, has {}", self.knots.len()));
         }
@@ -128,7 +140,10 @@ impl ScoreCalibration {
             return bad("knots are not non-decreasing".into());
         }
         if !(self.tail_scale.is_finite() && self.tail_scale > 0.0) {
-            return bad(format!("tail scale must be positive, got {}", self.tail_scale));
+            return bad(format!(
+                "tail scale must be positive, got {}",
+                self.tail_scale
+            ));
         }
         Ok(())
     }
@@ -164,10 +179,17 @@ impl Calibration {
         config: &CalibrationConfig,
     ) -> Result<Self> {
         if forest_raw.len() != autoencoder_raw.len() {
-            return Err(CoreError::DimensionMismatch { expected: forest_raw.len(), actual: autoencoder_raw.len() });
+            return Err(CoreError::DimensionMismatch {
+                expected: forest_raw.len(),
+                actual: autoencoder_raw.len(),
+            });
         }
         if forest_raw.len() < 2 {
-            return Err(CoreError::NotEnoughData { what: "calibration", needed: 2, actual: forest_raw.len() });
+            return Err(CoreError::NotEnoughData {
+                what: "calibration",
+                needed: 2,
+                actual: forest_raw.len(),
+            });
         }
         if !(contamination > 0.0 && contamination <= 0.5) {
             return Err(CoreError::InvalidParameter {
@@ -175,7 +197,10 @@ impl Calibration {
                 reason: format!("must be in (0, 0.5], got {contamination}"),
             });
         }
-        if !(threshold > 0.0 && threshold < config.in_sample_ceiling && config.in_sample_ceiling < 1.0) {
+        if !(threshold > 0.0
+            && threshold < config.in_sample_ceiling
+            && config.in_sample_ceiling < 1.0)
+        {
             return Err(CoreError::InvalidParameter {
                 name: "anomalyThreshold",
                 reason: format!(
@@ -185,7 +210,10 @@ impl Calibration {
             });
         }
         if config.knots < 3 {
-            return Err(CoreError::InvalidParameter { name: "knots", reason: "at least 3".into() });
+            return Err(CoreError::InvalidParameter {
+                name: "knots",
+                reason: "at least 3".into(),
+            });
         }
         let (wf, wa) = weights.normalized()?;
         let forest = ScoreCalibration::fit(forest_raw, config.knots, contamination)?;
@@ -268,14 +296,23 @@ impl Calibration {
         self.forest.validate("forest")?;
         self.autoencoder.validate("autoencoder")?;
         let ok = |v: f64| v.is_finite() && v > 0.0 && v < 1.0;
-        if !(ok(self.pivot) && ok(self.threshold) && ok(self.ceiling) && self.threshold < self.ceiling) {
+        if !(ok(self.pivot)
+            && ok(self.threshold)
+            && ok(self.ceiling)
+            && self.threshold < self.ceiling)
+        {
             return Err(CoreError::InvalidBundle(format!(
                 "calibration anchors out of range: pivot {}, threshold {}, ceiling {}",
                 self.pivot, self.threshold, self.ceiling
             )));
         }
-        if !(self.contamination > 0.0 && self.contamination <= 0.5 && (0.0..=1.0).contains(&self.training_alarm_rate)) {
-            return Err(CoreError::InvalidBundle("calibration rates out of range".into()));
+        if !(self.contamination > 0.0
+            && self.contamination <= 0.5
+            && (0.0..=1.0).contains(&self.training_alarm_rate))
+        {
+            return Err(CoreError::InvalidBundle(
+                "calibration rates out of range".into(),
+            ));
         }
         Ok(())
     }
@@ -309,14 +346,21 @@ mod tests {
     fn contamination_sets_the_training_alarm_rate() {
         for (contamination, seed) in [(0.05, 1), (0.01, 2), (0.1, 3), (0.2, 4)] {
             let (f, a) = correlated_scores(5000, seed);
-            let cal = Calibration::fit(&f, &a, &weights(), 0.65, contamination, &Default::default()).unwrap();
+            let cal =
+                Calibration::fit(&f, &a, &weights(), 0.65, contamination, &Default::default())
+                    .unwrap();
             let alarms = f
                 .iter()
                 .zip(&a)
-                .filter(|(&x, &y)| 0.6 * cal.forest_score(x) + 0.4 * cal.autoencoder_score(y) > 0.65)
+                .filter(|(&x, &y)| {
+                    0.6 * cal.forest_score(x) + 0.4 * cal.autoencoder_score(y) > 0.65
+                })
                 .count() as f64
                 / f.len() as f64;
-            assert!((alarms - contamination).abs() <= 0.01, "contamination {contamination}: rate {alarms}");
+            assert!(
+                (alarms - contamination).abs() <= 0.01,
+                "contamination {contamination}: rate {alarms}"
+            );
             assert_eq!(alarms, cal.training_alarm_rate);
         }
     }
@@ -336,8 +380,14 @@ mod tests {
         assert_eq!(cal.forest_score(-10.0), 0.0);
         assert!(cal.forest_score(1e9) > 0.999);
         let max = cal.forest.training_max();
-        assert!((cal.forest_score(max) - 0.85).abs() < 1e-12, "training max maps to the ceiling");
-        assert!(cal.forest_score(max + cal.forest.tail_scale) > 0.90, "one tail width beyond the max blocks");
+        assert!(
+            (cal.forest_score(max) - 0.85).abs() < 1e-12,
+            "training max maps to the ceiling"
+        );
+        assert!(
+            cal.forest_score(max + cal.forest.tail_scale) > 0.90,
+            "one tail width beyond the max blocks"
+        );
     }
 
     #[test]
@@ -356,16 +406,29 @@ mod tests {
         let a = vec![0.0; 100];
         let cal = Calibration::fit(&f, &a, &weights(), 0.65, 0.05, &Default::default()).unwrap();
         cal.validate().unwrap();
-        assert!(cal.forest_score(0.5) <= 0.65, "the only value seen in training is not an anomaly");
+        assert!(
+            cal.forest_score(0.5) <= 0.65,
+            "the only value seen in training is not an anomaly"
+        );
         assert!(cal.forest_score(0.6) > 0.85, "anything beyond it is");
     }
 
     #[test]
     fn bad_arguments_are_rejected() {
         let f = vec![0.1, 0.2, 0.3];
-        assert!(Calibration::fit(&f, &f[..2], &weights(), 0.65, 0.05, &Default::default()).is_err());
+        assert!(
+            Calibration::fit(&f, &f[..2], &weights(), 0.65, 0.05, &Default::default()).is_err()
+        );
         assert!(Calibration::fit(&f, &f, &weights(), 0.65, 0.0, &Default::default()).is_err());
         assert!(Calibration::fit(&f, &f, &weights(), 0.9, 0.05, &Default::default()).is_err());
-        assert!(Calibration::fit(&[0.1, f64::NAN], &[0.1, 0.2], &weights(), 0.65, 0.05, &Default::default()).is_err());
+        assert!(Calibration::fit(
+            &[0.1, f64::NAN],
+            &[0.1, 0.2],
+            &weights(),
+            0.65,
+            0.05,
+            &Default::default()
+        )
+        .is_err());
     }
 }

@@ -19,7 +19,10 @@ pub struct EnsembleWeights {
 
 impl Default for EnsembleWeights {
     fn default() -> Self {
-        EnsembleWeights { isolation_forest: 0.6, autoencoder: 0.4 }
+        EnsembleWeights {
+            isolation_forest: 0.6,
+            autoencoder: 0.4,
+        }
     }
 }
 
@@ -30,7 +33,9 @@ impl EnsembleWeights {
         if !(f.is_finite() && a.is_finite() && f >= 0.0 && a >= 0.0 && f + a > 0.0) {
             return Err(CoreError::InvalidParameter {
                 name: "ensembleWeight",
-                reason: format!("weights must be finite, non-negative and not both zero, got {f} and {a}"),
+                reason: format!(
+                    "weights must be finite, non-negative and not both zero, got {f} and {a}"
+                ),
             });
         }
         Ok((f / (f + a), a / (f + a)))
@@ -78,7 +83,14 @@ pub struct Scores {
 
 impl EnsembleConfig {
     /// Combines two calibrated scores (the raw ones are carried along for records).
-    pub fn combine(&self, forest_path_length: f64, forest_raw: f64, autoencoder_raw: f64, forest: f64, autoencoder: f64) -> Scores {
+    pub fn combine(
+        &self,
+        forest_path_length: f64,
+        forest_raw: f64,
+        autoencoder_raw: f64,
+        forest: f64,
+        autoencoder: f64,
+    ) -> Scores {
         let (wf, wa) = self.weights.normalized().unwrap_or((0.6, 0.4));
         let composite = (wf * forest + wa * autoencoder).clamp(0.0, 1.0);
         let model_agreement = 1.0 - (forest - autoencoder).abs();
@@ -116,11 +128,33 @@ mod tests {
 
     #[test]
     fn weights_are_normalised_and_validated() {
-        let w = EnsembleWeights { isolation_forest: 3.0, autoencoder: 1.0 };
+        let w = EnsembleWeights {
+            isolation_forest: 3.0,
+            autoencoder: 1.0,
+        };
         assert_eq!(w.normalized().unwrap(), (0.75, 0.25));
-        assert!(EnsembleWeights { isolation_forest: -1.0, autoencoder: 1.0 }.normalized().is_err());
-        assert!(EnsembleWeights { isolation_forest: 0.0, autoencoder: 0.0 }.normalized().is_err());
-        let only_forest = EnsembleConfig { weights: EnsembleWeights { isolation_forest: 1.0, autoencoder: 0.0 }, ..Default::default() };
-        assert_eq!(only_forest.combine(0.0, 0.0, 0.0, 0.66, 0.0).composite, 0.66);
+        assert!(EnsembleWeights {
+            isolation_forest: -1.0,
+            autoencoder: 1.0
+        }
+        .normalized()
+        .is_err());
+        assert!(EnsembleWeights {
+            isolation_forest: 0.0,
+            autoencoder: 0.0
+        }
+        .normalized()
+        .is_err());
+        let only_forest = EnsembleConfig {
+            weights: EnsembleWeights {
+                isolation_forest: 1.0,
+                autoencoder: 0.0,
+            },
+            ..Default::default()
+        };
+        assert_eq!(
+            only_forest.combine(0.0, 0.0, 0.0, 0.66, 0.0).composite,
+            0.66
+        );
     }
 }

@@ -15,11 +15,19 @@ pub enum CoreError {
 
     /// A number that must be finite was NaN or infinite.
     #[error("non-finite value {value} in {what} at index {index}")]
-    NonFinite { what: &'static str, index: usize, value: f64 },
+    NonFinite {
+        what: &'static str,
+        index: usize,
+        value: f64,
+    },
 
     /// Not enough rows to do what was asked (train, split, compare distributions).
     #[error("not enough data: {what} needs at least {needed} rows, got {actual}")]
-    NotEnoughData { what: &'static str, needed: usize, actual: usize },
+    NotEnoughData {
+        what: &'static str,
+        needed: usize,
+        actual: usize,
+    },
 
     /// A parameter is outside its valid range.
     #[error("invalid parameter `{name}`: {reason}")]
@@ -45,7 +53,11 @@ pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 pub fn ensure_finite(what: &'static str, values: &[f64]) -> Result<()> {
     match values.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
-        Some(index) => Err(CoreError::NonFinite { what, index, value: values[index] }),
+        Some(index) => Err(CoreError::NonFinite {
+            what,
+            index,
+            value: values[index],
+        }),
     }
 }
 
@@ -54,6 +66,9 @@ pub fn ensure_len(expected: usize, values: &[f64]) -> Result<()> {
     if values.len() == expected {
         Ok(())
     } else {
-        Err(CoreError::DimensionMismatch { expected, actual: values.len() })
+        Err(CoreError::DimensionMismatch {
+            expected,
+            actual: values.len(),
+        })
     }
 }

@@ -36,8 +36,18 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Option<f64> {
 /// The score threshold at which at most `fpr` of the negatives score strictly above it, and the
 /// fraction of positives above it (detection rate at that false-positive rate).
 pub fn detection_at_fpr(scores: &[f64], labels: &[bool], fpr: f64) -> Option<(f64, f64)> {
-    let mut neg: Vec<f64> = scores.iter().zip(labels).filter(|(_, &l)| !l).map(|(&s, _)| s).collect();
-    let pos: Vec<f64> = scores.iter().zip(labels).filter(|(_, &l)| l).map(|(&s, _)| s).collect();
+    let mut neg: Vec<f64> = scores
+        .iter()
+        .zip(labels)
+        .filter(|(_, &l)| !l)
+        .map(|(&s, _)| s)
+        .collect();
+    let pos: Vec<f64> = scores
+        .iter()
+        .zip(labels)
+        .filter(|(_, &l)| l)
+        .map(|(&s, _)| s)
+        .collect();
     if neg.is_empty() || pos.is_empty() || !(0.0..=1.0).contains(&fpr) {
         return None;
     }
@@ -63,9 +73,15 @@ mod tests {
     #[test]
     fn ties_count_half() {
         // every score equal: AUC is exactly one half
-        assert_eq!(roc_auc(&[0.5; 6], &[true, false, true, false, false, true]), Some(0.5));
+        assert_eq!(
+            roc_auc(&[0.5; 6], &[true, false, true, false, false, true]),
+            Some(0.5)
+        );
         // sklearn.metrics.roc_auc_score([0,0,1,1],[0.1,0.4,0.35,0.8]) == 0.75
-        assert_eq!(roc_auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]), Some(0.75));
+        assert_eq!(
+            roc_auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]),
+            Some(0.75)
+        );
     }
 
     #[test]
@@ -77,7 +93,9 @@ mod tests {
     #[test]
     fn detection_rate_at_fpr() {
         let scores = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 0.95, 0.05];
-        let labels = [false, false, false, false, false, false, false, false, false, false, true, true];
+        let labels = [
+            false, false, false, false, false, false, false, false, false, false, true, true,
+        ];
         // 10 negatives, fpr 0.1 -> one negative may lie above: threshold 0.9
         let (t, rate) = detection_at_fpr(&scores, &labels, 0.1).unwrap();
         assert_eq!(t, 0.9);

@@ -36,8 +36,13 @@ pub enum Action {
 
 impl Action {
     /// All actions, mildest first.
-    pub const ALL: [Action; 5] =
-        [Action::Allow, Action::Monitor, Action::Challenge, Action::Require2fa, Action::Block];
+    pub const ALL: [Action; 5] = [
+        Action::Allow,
+        Action::Monitor,
+        Action::Challenge,
+        Action::Require2fa,
+        Action::Block,
+    ];
 
     /// The name ExpenseFlow uses (`"REQUIRE_2FA"`...).
     pub fn as_str(self) -> &'static str {
@@ -78,7 +83,12 @@ pub struct ActionPolicy {
 
 impl Default for ActionPolicy {
     fn default() -> Self {
-        ActionPolicy { anomaly_threshold: 0.65, challenge: 0.70, require_2fa: 0.80, block: 0.90 }
+        ActionPolicy {
+            anomaly_threshold: 0.65,
+            challenge: 0.70,
+            require_2fa: 0.80,
+            block: 0.90,
+        }
     }
 }
 
@@ -156,18 +166,36 @@ mod tests {
 
     #[test]
     fn thresholds_are_configurable() {
-        let p = ActionPolicy { anomaly_threshold: 0.5, challenge: 0.6, require_2fa: 0.7, block: 1.5 };
+        let p = ActionPolicy {
+            anomaly_threshold: 0.5,
+            challenge: 0.6,
+            require_2fa: 0.7,
+            block: 1.5,
+        };
         p.validate().unwrap();
         assert_eq!(p.action(0.55), Action::Monitor);
-        assert_eq!(p.action(1.0), Action::Require2fa, "block above 1 disables BLOCK");
+        assert_eq!(
+            p.action(1.0),
+            Action::Require2fa,
+            "block above 1 disables BLOCK"
+        );
     }
 
     #[test]
     fn unordered_or_non_finite_thresholds_are_rejected() {
-        let bad = ActionPolicy { challenge: 0.95, ..ActionPolicy::default() };
+        let bad = ActionPolicy {
+            challenge: 0.95,
+            ..ActionPolicy::default()
+        };
         let err = bad.validate().unwrap_err().to_string();
-        assert!(err.contains("challenge (0.95) exceeds require2fa (0.8)"), "{err}");
-        let nan = ActionPolicy { block: f64::NAN, ..ActionPolicy::default() };
+        assert!(
+            err.contains("challenge (0.95) exceeds require2fa (0.8)"),
+            "{err}"
+        );
+        let nan = ActionPolicy {
+            block: f64::NAN,
+            ..ActionPolicy::default()
+        };
         assert!(nan.validate().is_err());
     }
 
@@ -175,7 +203,10 @@ mod tests {
     fn action_names_round_trip() {
         for a in Action::ALL {
             assert_eq!(Action::parse(a.as_str()), Some(a));
-            assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{}\"", a.as_str()));
+            assert_eq!(
+                serde_json::to_string(&a).unwrap(),
+                format!("\"{}\"", a.as_str())
+            );
         }
         assert_eq!(Action::parse("require_2fa"), None);
     }

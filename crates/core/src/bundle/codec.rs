@@ -23,12 +23,14 @@ struct Header {
 impl ModelBundle {
     /// The JSON form (compact).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| unreachable!("a bundle always serialises: {e}"))
+        serde_json::to_string(self)
+            .unwrap_or_else(|e| unreachable!("a bundle always serialises: {e}"))
     }
 
     /// The JSON form, indented.
     pub fn to_json_pretty(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| unreachable!("a bundle always serialises: {e}"))
+        serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| unreachable!("a bundle always serialises: {e}"))
     }
 
     /// Reads and validates the JSON form.
@@ -38,24 +40,30 @@ impl ModelBundle {
         match (header.format.as_deref(), header.schema_version) {
             (Some(FORMAT_NAME), Some(SCHEMA_VERSION)) => {}
             (Some(FORMAT_NAME), Some(found)) => {
-                return Err(CoreError::UnsupportedSchema { found, supported: SCHEMA_VERSION })
+                return Err(CoreError::UnsupportedSchema {
+                    found,
+                    supported: SCHEMA_VERSION,
+                })
             }
-            (Some(FORMAT_NAME), None) => return Err(CoreError::InvalidBundle("schemaVersion is missing".into())),
+            (Some(FORMAT_NAME), None) => {
+                return Err(CoreError::InvalidBundle("schemaVersion is missing".into()))
+            }
             (other, _) => {
                 return Err(CoreError::InvalidBundle(format!(
                     "not a model bundle: format is {other:?}, expected {FORMAT_NAME:?}"
                 )))
             }
         }
-        let bundle: ModelBundle =
-            serde_json::from_str(text).map_err(|e| CoreError::InvalidBundle(format!("malformed bundle: {e}")))?;
+        let bundle: ModelBundle = serde_json::from_str(text)
+            .map_err(|e| CoreError::InvalidBundle(format!("malformed bundle: {e}")))?;
         bundle.validate()?;
         Ok(bundle)
     }
 
     /// The binary form: magic, schema version (u32 LE), postcard payload.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let payload = postcard::to_allocvec(self).unwrap_or_else(|e| unreachable!("a bundle always serialises: {e}"));
+        let payload = postcard::to_allocvec(self)
+            .unwrap_or_else(|e| unreachable!("a bundle always serialises: {e}"));
         let mut out = Vec::with_capacity(8 + payload.len());
         out.extend_from_slice(&BINARY_MAGIC);
         out.extend_from_slice(&SCHEMA_VERSION.to_le_bytes());
@@ -66,16 +74,24 @@ impl ModelBundle {
     /// Reads and validates the binary form.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() < 8 || bytes[..4] != BINARY_MAGIC {
-            return Err(CoreError::InvalidBundle("not a binary model bundle (bad magic)".into()));
+            return Err(CoreError::InvalidBundle(
+                "not a binary model bundle (bad magic)".into(),
+            ));
         }
         let found = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
         if found != SCHEMA_VERSION {
-            return Err(CoreError::UnsupportedSchema { found, supported: SCHEMA_VERSION });
+            return Err(CoreError::UnsupportedSchema {
+                found,
+                supported: SCHEMA_VERSION,
+            });
         }
         let (bundle, rest): (ModelBundle, &[u8]) = postcard::take_from_bytes(&bytes[8..])
             .map_err(|e| CoreError::InvalidBundle(format!("malformed binary bundle: {e}")))?;
         if !rest.is_empty() {
-            return Err(CoreError::InvalidBundle(format!("{} unexpected bytes after the bundle", rest.len())));
+            return Err(CoreError::InvalidBundle(format!(
+                "{} unexpected bytes after the bundle",
+                rest.len()
+            )));
         }
         bundle.validate()?;
         Ok(bundle)

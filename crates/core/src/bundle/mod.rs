@@ -117,10 +117,16 @@ impl ModelBundle {
     pub fn validate(&self) -> Result<()> {
         let invalid = |m: String| Err(CoreError::InvalidBundle(m));
         if self.format != FORMAT_NAME {
-            return invalid(format!("format is {:?}, expected {FORMAT_NAME:?}", self.format));
+            return invalid(format!(
+                "format is {:?}, expected {FORMAT_NAME:?}",
+                self.format
+            ));
         }
         if self.schema_version != SCHEMA_VERSION {
-            return Err(CoreError::UnsupportedSchema { found: self.schema_version, supported: SCHEMA_VERSION });
+            return Err(CoreError::UnsupportedSchema {
+                found: self.schema_version,
+                supported: SCHEMA_VERSION,
+            });
         }
         let n = self.feature_names.len();
         if n == 0 {
@@ -139,11 +145,19 @@ impl ModelBundle {
             }
         }
         self.scaler.validate().map_err(in_part("scaler"))?;
-        self.isolation_forest.validate().map_err(in_part("isolation forest"))?;
-        self.autoencoder.validate().map_err(in_part("autoencoder"))?;
-        self.calibration.validate().map_err(in_part("calibration"))?;
+        self.isolation_forest
+            .validate()
+            .map_err(in_part("isolation forest"))?;
+        self.autoencoder
+            .validate()
+            .map_err(in_part("autoencoder"))?;
+        self.calibration
+            .validate()
+            .map_err(in_part("calibration"))?;
         self.ensemble.validate().map_err(in_part("ensemble"))?;
-        self.drift_reference.validate().map_err(in_part("drift reference"))?;
+        self.drift_reference
+            .validate()
+            .map_err(in_part("drift reference"))?;
         let b = &self.baseline;
         let finite = b.forest_path_length.is_finite()
             && b.autoencoder_error.is_finite()

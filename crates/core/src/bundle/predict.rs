@@ -10,7 +10,8 @@ use crate::ensemble::Scores;
 use crate::error::{ensure_finite, ensure_len, Result};
 use crate::explain::text::ExplanationInput;
 use crate::explain::{
-    build_explanation, combine_attributions, Attribution, AttributionMethod, Explanation, ModelAttributions,
+    build_explanation, combine_attributions, Attribution, AttributionMethod, Explanation,
+    ModelAttributions,
 };
 use crate::forest::TreeShapScratch;
 
@@ -115,7 +116,9 @@ impl ModelBundle {
         self.check_vector(x)?;
         self.scaler.transform_row(x, &mut ws.scaled);
         let path_length = self.isolation_forest.path_length(x);
-        let mse = self.autoencoder.reconstruction_error(&ws.scaled, &mut ws.autoencoder);
+        let mse = self
+            .autoencoder
+            .reconstruction_error(&ws.scaled, &mut ws.autoencoder);
         Ok(self.combine(path_length, mse))
     }
 
@@ -131,17 +134,23 @@ impl ModelBundle {
         {
             use rayon::prelude::*;
             let rows: Vec<_> = rows.rows().into_iter().collect();
-            rows.par_iter().map_init(|| self.workspace(), |ws, row| one(row.view(), ws)).collect()
+            rows.par_iter()
+                .map_init(|| self.workspace(), |ws, row| one(row.view(), ws))
+                .collect()
         }
         #[cfg(not(feature = "parallel"))]
         {
             let mut ws = self.workspace();
-            rows.rows().into_iter().map(|row| one(row, &mut ws)).collect()
+            rows.rows()
+                .into_iter()
+                .map(|row| one(row, &mut ws))
+                .collect()
         }
     }
 
     fn forest_calibrated(&self, path_length: f64) -> f64 {
-        self.calibration.forest_score(self.isolation_forest.score_from_path_length(path_length))
+        self.calibration
+            .forest_score(self.isolation_forest.score_from_path_length(path_length))
     }
 
     fn combine(&self, path_length: f64, mse: f64) -> Scores {
@@ -159,18 +168,39 @@ impl ModelBundle {
     /// [`Workspace::contributions`] and friends) without building any text: the cheapest way to
     /// get scores plus reasons. [`Self::explanation_from`] turns them into the stored record later,
     /// e.g. off the request path.
-    pub fn attribute_with(&self, x: &[f64], method: AttributionMethod, ws: &mut Workspace) -> Result<Scores> {
+    pub fn attribute_with(
+        &self,
+        x: &[f64],
+        method: AttributionMethod,
+        ws: &mut Workspace,
+    ) -> Result<Scores> {
         self.check_vector(x)?;
         self.scaler.transform_row(x, &mut ws.scaled);
         let path_length = match method {
-            AttributionMethod::Fast => self.isolation_forest.path_attribution(x, &mut ws.forest_attribution),
+            AttributionMethod::Fast => self
+                .isolation_forest
+                .path_attribution(x, &mut ws.forest_attribution),
             AttributionMethod::Exact => {
-                self.isolation_forest.tree_shap_with(x, &mut ws.forest_attribution, &mut ws.tree_shap);
+                self.isolation_forest.tree_shap_with(
+                    x,
+                    &mut ws.forest_attribution,
+                    &mut ws.tree_shap,
+                );
                 self.isolation_forest.path_length(x)
             }
         };
-        let mse = self.autoencoder.feature_errors(&ws.scaled, &mut ws.autoencoder, &mut ws.squared, &mut ws.residual);
-        for ((a, e), mean) in ws.autoencoder_attribution.iter_mut().zip(&ws.squared).zip(&self.baseline.autoencoder_feature_errors) {
+        let mse = self.autoencoder.feature_errors(
+            &ws.scaled,
+            &mut ws.autoencoder,
+            &mut ws.squared,
+            &mut ws.residual,
+        );
+        for ((a, e), mean) in ws
+            .autoencoder_attribution
+            .iter_mut()
+            .zip(&ws.squared)
+            .zip(&self.baseline.autoencoder_feature_errors)
+        {
             *a = e - mean;
         }
         let raw = ModelAttributions {
@@ -209,7 +239,12 @@ impl ModelBundle {
     }
 
     /// Scores and explains `x` with the `top_k` features (allocates a workspace).
-    pub fn predict(&self, x: &[f64], method: AttributionMethod, top_k: usize) -> Result<Prediction> {
+    pub fn predict(
+        &self,
+        x: &[f64],
+        method: AttributionMethod,
+        top_k: usize,
+    ) -> Result<Prediction> {
         self.predict_with(x, method, top_k, &mut self.workspace())
     }
 
@@ -223,7 +258,10 @@ impl ModelBundle {
     ) -> Result<Prediction> {
         let scores = self.attribute_with(x, method, ws)?;
         let explanation = self.explanation_from(x, &scores, ws, method, top_k);
-        Ok(Prediction { scores, explanation })
+        Ok(Prediction {
+            scores,
+            explanation,
+        })
     }
 
     /// The explanation record of `x` from the attributions [`Self::attribute_with`] left in `ws`

@@ -3,9 +3,9 @@ use rand::Rng as _;
 use rand_distr::{Distribution, Normal};
 
 use super::*;
-use crate::FEATURE_NAMES;
 use crate::explain::AttributionMethod;
 use crate::policy::Action;
+use crate::FEATURE_NAMES;
 
 /// `rows` points on a 5-factor manifold in 59 dimensions with noise; deterministic.
 fn normal_traffic(rows: usize, seed: u64) -> Array2<f64> {
@@ -16,7 +16,12 @@ fn normal_traffic(rows: usize, seed: u64) -> Array2<f64> {
     for _ in 0..rows {
         let factors: Vec<f64> = (0..5).map(|_| rng.random_range(-1.0..1.0)).collect();
         for j in 0..59 {
-            values.push((0..5).map(|k| factors[k] * loadings[k * 59 + j]).sum::<f64>() + noise.sample(&mut rng));
+            values.push(
+                (0..5)
+                    .map(|k| factors[k] * loadings[k * 59 + j])
+                    .sum::<f64>()
+                    + noise.sample(&mut rng),
+            );
         }
     }
     Array2::from_shape_vec((rows, 59), values).unwrap()
@@ -30,7 +35,10 @@ fn small_config() -> TrainConfig {
 
 fn trained(seed: u64) -> (ModelBundle, Array2<f64>) {
     let data = normal_traffic(2000, 11);
-    (ModelBundle::train(data.view(), &small_config(), seed).unwrap(), data)
+    (
+        ModelBundle::train(data.view(), &small_config(), seed).unwrap(),
+        data,
+    )
 }
 
 #[test]
@@ -52,7 +60,10 @@ fn far_points_score_higher_and_block() {
     }
     let far = bundle.score(&outlier).unwrap();
     assert!(far.composite > typical.composite);
-    assert!(far.isolation_forest > 0.85 && far.autoencoder > 0.85, "{far:?}");
+    assert!(
+        far.isolation_forest > 0.85 && far.autoencoder > 0.85,
+        "{far:?}"
+    );
     assert_eq!(far.action, Action::Block);
     assert!(far.is_anomaly);
 }
@@ -67,7 +78,12 @@ fn attributions_sum_to_the_composite_minus_the_base_value() {
         for method in [AttributionMethod::Fast, AttributionMethod::Exact] {
             let a = bundle.attribution(&x, method).unwrap();
             let sum: f64 = a.contributions.iter().sum();
-            assert!((a.base_value + sum - a.composite).abs() < 1e-9, "{method:?}: {} + {sum} != {}", a.base_value, a.composite);
+            assert!(
+                (a.base_value + sum - a.composite).abs() < 1e-9,
+                "{method:?}: {} + {sum} != {}",
+                a.base_value,
+                a.composite
+            );
             assert_eq!(a.composite, bundle.score(&x).unwrap().composite);
         }
     }
@@ -81,9 +97,15 @@ fn the_perturbed_feature_tops_the_explanation() {
     for method in [AttributionMethod::Fast, AttributionMethod::Exact] {
         let p = bundle.predict(&x, method, 10).unwrap();
         assert_eq!(p.explanation.top_features.len(), 10);
-        assert_eq!(p.explanation.top_features[0].feature, FEATURE_NAMES[12], "{method:?}");
+        assert_eq!(
+            p.explanation.top_features[0].feature, FEATURE_NAMES[12],
+            "{method:?}"
+        );
         assert!(p.explanation.top_features[0].contribution > 0.0);
-        assert!(p.explanation.explanation.contains(&crate::explain::labels::label(FEATURE_NAMES[12])));
+        assert!(p
+            .explanation
+            .explanation
+            .contains(&crate::explain::labels::label(FEATURE_NAMES[12])));
     }
 }
 
@@ -92,10 +114,16 @@ fn json_and_binary_round_trip_exactly() {
     let (bundle, data) = trained(5);
     let from_json = ModelBundle::from_json(&bundle.to_json()).unwrap();
     assert_eq!(from_json.scaler, bundle.scaler, "scaler");
-    assert!(from_json.isolation_forest == bundle.isolation_forest, "forest");
+    assert!(
+        from_json.isolation_forest == bundle.isolation_forest,
+        "forest"
+    );
     assert!(from_json.autoencoder == bundle.autoencoder, "autoencoder");
     assert!(from_json.calibration == bundle.calibration, "calibration");
-    assert!(from_json.drift_reference == bundle.drift_reference, "drift reference");
+    assert!(
+        from_json.drift_reference == bundle.drift_reference,
+        "drift reference"
+    );
     assert!(from_json.training == bundle.training, "training");
     assert!(from_json == bundle);
     let bytes = bundle.to_bytes();
@@ -132,18 +160,28 @@ fn corrupt_and_foreign_bundles_are_clear_errors() {
     assert!(msg(ModelBundle::from_bytes(b"PK\x03\x04 zip file")).contains("bad magic"));
     let mut future = bytes.clone();
     future[4] = 99;
-    assert_eq!(msg(ModelBundle::from_bytes(&future)), "unsupported model schema version 99 (this build reads version 1)");
-    assert!(msg(ModelBundle::from_bytes(&bytes[..bytes.len() / 2])).contains("malformed binary bundle"));
+    assert_eq!(
+        msg(ModelBundle::from_bytes(&future)),
+        "unsupported model schema version 99 (this build reads version 1)"
+    );
+    assert!(
+        msg(ModelBundle::from_bytes(&bytes[..bytes.len() / 2])).contains("malformed binary bundle")
+    );
 
     assert!(msg(ModelBundle::from_json("{\"hello\": 1}")).contains("not a model bundle"));
     assert!(msg(ModelBundle::from_json("not json")).contains("not a JSON model bundle"));
-    let json = bundle.to_json().replacen("\"schemaVersion\":1", "\"schemaVersion\":2", 1);
+    let json = bundle
+        .to_json()
+        .replacen("\"schemaVersion\":1", "\"schemaVersion\":2", 1);
     assert!(msg(ModelBundle::from_json(&json)).contains("unsupported model schema version 2"));
 
     let mut value: serde_json::Value = serde_json::from_str(&bundle.to_json()).unwrap();
     value["featureNames"].as_array_mut().unwrap().pop();
     let err = msg(ModelBundle::from_json(&value.to_string()));
-    assert!(err.contains("has 59 features, the bundle names 58"), "{err}");
+    assert!(
+        err.contains("has 59 features, the bundle names 58"),
+        "{err}"
+    );
 
     let mut value: serde_json::Value = serde_json::from_str(&bundle.to_json()).unwrap();
     value["baseline"]["forestPathLength"] = serde_json::json!(1e308);
@@ -160,7 +198,11 @@ fn bad_vectors_are_rejected() {
     );
     let mut x = data.row(0).to_vec();
     x[4] = f64::NAN;
-    assert!(bundle.score(&x).unwrap_err().to_string().contains("non-finite value NaN in feature vector at index 4"));
+    assert!(bundle
+        .score(&x)
+        .unwrap_err()
+        .to_string()
+        .contains("non-finite value NaN in feature vector at index 4"));
 }
 
 #[test]
@@ -169,8 +211,14 @@ fn training_rejects_bad_input() {
     assert!(ModelBundle::train(Array2::zeros((3, 59)).view(), &config, 1).is_err());
     let mut data = normal_traffic(100, 1);
     data[[50, 3]] = f64::INFINITY;
-    assert!(ModelBundle::train(data.view(), &config, 1).unwrap_err().to_string().contains("training data"));
-    let named = TrainConfig { feature_names: Some(vec!["a".into()]), ..small_config() };
+    assert!(ModelBundle::train(data.view(), &config, 1)
+        .unwrap_err()
+        .to_string()
+        .contains("training data"));
+    let named = TrainConfig {
+        feature_names: Some(vec!["a".into()]),
+        ..small_config()
+    };
     assert!(ModelBundle::train(normal_traffic(100, 1).view(), &named, 1).is_err());
 }
 
@@ -180,14 +228,23 @@ fn split_attribution_matches_predict_and_top_k_is_ordered() {
     let mut x = data.row(4).to_vec();
     x[20] += 9.0;
     let mut ws = bundle.workspace();
-    let scores = bundle.attribute_with(&x, AttributionMethod::Fast, &mut ws).unwrap();
+    let scores = bundle
+        .attribute_with(&x, AttributionMethod::Fast, &mut ws)
+        .unwrap();
     let late = bundle.explanation_from(&x, &scores, &ws, AttributionMethod::Fast, 5);
     let direct = bundle.predict(&x, AttributionMethod::Fast, 5).unwrap();
     assert_eq!(direct.scores, scores);
     assert_eq!(direct.explanation, late);
     let mut top = [usize::MAX; 5];
     assert_eq!(ws.top_contributions(&mut top), 5);
-    let names: Vec<&str> = top.iter().map(|&j| bundle.feature_names[j].as_str()).collect();
-    let expected: Vec<&str> = late.top_features.iter().map(|f| f.feature.as_str()).collect();
+    let names: Vec<&str> = top
+        .iter()
+        .map(|&j| bundle.feature_names[j].as_str())
+        .collect();
+    let expected: Vec<&str> = late
+        .top_features
+        .iter()
+        .map(|f| f.feature.as_str())
+        .collect();
     assert_eq!(names, expected);
 }

@@ -50,7 +50,12 @@ pub enum TrainingProgress {
     Scaling,
     IsolationForest,
     #[serde(rename_all = "camelCase")]
-    Autoencoder { epoch: usize, epochs: usize, train_loss: f64, validation_loss: f64 },
+    Autoencoder {
+        epoch: usize,
+        epochs: usize,
+        train_loss: f64,
+        validation_loss: f64,
+    },
     Calibration,
     DriftReference,
     Done,
@@ -77,12 +82,20 @@ impl ModelBundle {
     ) -> Result<Self> {
         let (rows, cols) = data.dim();
         if rows < MIN_TRAINING_ROWS {
-            return Err(CoreError::NotEnoughData { what: "training", needed: MIN_TRAINING_ROWS, actual: rows });
+            return Err(CoreError::NotEnoughData {
+                what: "training",
+                needed: MIN_TRAINING_ROWS,
+                actual: rows,
+            });
         }
         let feature_names = resolve_names(config.feature_names.as_ref(), cols)?;
         config.ensemble.validate()?;
         if let Some((index, value)) = data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(CoreError::NonFinite { what: "training data", index, value: *value });
+            return Err(CoreError::NonFinite {
+                what: "training data",
+                index,
+                value: *value,
+            });
         }
 
         progress(&TrainingProgress::Scaling);
@@ -136,14 +149,17 @@ impl ModelBundle {
         let (wf, wa) = config.ensemble.weights.normalized()?;
         let forest_path_length = forest.expected_path_length();
         let autoencoder_error: f64 = feature_errors.iter().sum();
-        let baseline_composite = wf * calibration.forest_score(forest.score_from_path_length(forest_path_length))
+        let baseline_composite = wf
+            * calibration.forest_score(forest.score_from_path_length(forest_path_length))
             + wa * calibration.autoencoder_score(autoencoder_error);
 
         progress(&TrainingProgress::DriftReference);
         let composite: Vec<f64> = forest_raw
             .iter()
             .zip(&autoencoder_raw)
-            .map(|(&f, &a)| wf * calibration.forest_score(f) + wa * calibration.autoencoder_score(a))
+            .map(|(&f, &a)| {
+                wf * calibration.forest_score(f) + wa * calibration.autoencoder_score(a)
+            })
             .collect();
         let drift_reference = DriftReference::capture(data, &composite, &config.drift)?;
 
@@ -155,7 +171,11 @@ impl ModelBundle {
             isolation_forest: config.isolation_forest.clone(),
             autoencoder: config.autoencoder.clone(),
             autoencoder_epochs_run: history.train_loss.len(),
-            autoencoder_best_validation_loss: history.val_loss.get(history.best_epoch).copied().unwrap_or(f64::NAN),
+            autoencoder_best_validation_loss: history
+                .val_loss
+                .get(history.best_epoch)
+                .copied()
+                .unwrap_or(f64::NAN),
             contamination: config.contamination,
             training_alarm_rate: calibration.training_alarm_rate,
             mean_composite: composite.iter().sum::<f64>() / rows as f64,
@@ -190,7 +210,10 @@ impl ModelBundle {
 
 fn resolve_names(names: Option<&Vec<String>>, cols: usize) -> Result<Vec<String>> {
     match names {
-        Some(names) if names.len() != cols => Err(CoreError::DimensionMismatch { expected: names.len(), actual: cols }),
+        Some(names) if names.len() != cols => Err(CoreError::DimensionMismatch {
+            expected: names.len(),
+            actual: cols,
+        }),
         Some(names) => Ok(names.clone()),
         None if cols == N_FEATURES => Ok(FEATURE_NAMES.iter().map(|s| s.to_string()).collect()),
         None => Ok((0..cols).map(|i| format!("x{i}")).collect()),

@@ -87,7 +87,14 @@ pub struct DriftConfig {
 }
 
 /// The calendar features of the behavioral feature set.
-pub const CALENDAR_FEATURES: [&str; 6] = ["hour_sin", "hour_cos", "day_sin", "day_cos", "is_weekend", "is_business_hours"];
+pub const CALENDAR_FEATURES: [&str; 6] = [
+    "hour_sin",
+    "hour_cos",
+    "day_sin",
+    "day_cos",
+    "is_weekend",
+    "is_business_hours",
+];
 
 impl Default for DriftConfig {
     fn default() -> Self {

@@ -228,7 +228,11 @@ pub fn assess(
         let std_ratio = cur_scale / ref_scale;
         let moments =
             ((mean_shift.abs() + std_ratio.ln().abs()) / cfg.feature_drift_saturation).min(1.0);
-        let psi = psi_of_counts(&f.bins.proportions, &counts[offsets[j]..offsets[j + 1]], n_rows);
+        let psi = psi_of_counts(
+            &f.bins.proportions,
+            &counts[offsets[j]..offsets[j + 1]],
+            n_rows,
+        );
         let bin_counts = &counts[offsets[j]..offsets[j + 1]];
         let drift = moments * (psi / cfg.feature_psi_gate).min(1.0);
         features.push(FeatureDrift {
@@ -259,7 +263,12 @@ pub fn assess(
     let distribution = if k == 0 {
         0.0
     } else {
-        order.iter().take(k).map(|&i| features[i].drift).sum::<f64>() / k as f64
+        order
+            .iter()
+            .take(k)
+            .map(|&i| features[i].drift)
+            .sum::<f64>()
+            / k as f64
     };
     let top_drifted = order
         .iter()
@@ -545,7 +554,10 @@ mod tests {
         }
         let shifted = &report.features[0].histogram;
         let last = shifted.current_proportions.len() - 1;
-        assert!(shifted.current_proportions[last] > 2.0 * shifted.reference_proportions[last], "{shifted:?}");
+        assert!(
+            shifted.current_proportions[last] > 2.0 * shifted.reference_proportions[last],
+            "{shifted:?}"
+        );
         let h = &report.score_histogram;
         assert_eq!(h.current_proportions.len(), h.reference_proportions.len());
         assert!((h.current_proportions.iter().sum::<f64>() - 1.0).abs() < 1e-9);
@@ -566,7 +578,10 @@ mod tests {
         };
         let reference_x = make(20_000, 0.002);
         let scores = vec![0.3; 20_000];
-        let cfg = DriftConfig { distribution_top_k: 1, ..DriftConfig::default() };
+        let cfg = DriftConfig {
+            distribution_top_k: 1,
+            ..DriftConfig::default()
+        };
         let reference = DriftReference::capture(reference_x.view(), &scores, &cfg).unwrap();
         let names = vec!["signal".to_string(), "other".to_string()];
         // A window without a single event, and one with a burst of three.
@@ -579,8 +594,16 @@ mod tests {
         for window in [quiet, burst] {
             let report = assess(&reference, window.view(), &scores[..500], &names, &cfg).unwrap();
             let signal = &report.features[0];
-            assert!(signal.std_ratio < 0.01 || signal.std_ratio > 1.5, "the moments did move: {signal:?}");
-            assert!(signal.drift < 0.05, "gated drift {:.3} (psi {:.4})", signal.drift, signal.psi);
+            assert!(
+                signal.std_ratio < 0.01 || signal.std_ratio > 1.5,
+                "the moments did move: {signal:?}"
+            );
+            assert!(
+                signal.drift < 0.05,
+                "gated drift {:.3} (psi {:.4})",
+                signal.drift,
+                signal.psi
+            );
             noise = noise.max(signal.drift);
         }
         // A real change of the rate (2 % instead of 0.2 %) counts, if modestly: PSI weighs
@@ -588,7 +611,10 @@ mod tests {
         let frequent = make(500, 0.02);
         let report = assess(&reference, frequent.view(), &scores[..500], &names, &cfg).unwrap();
         let signal = &report.features[0];
-        assert!(signal.drift > 0.1 && signal.drift > 3.0 * noise, "{signal:?} vs noise {noise}");
+        assert!(
+            signal.drift > 0.1 && signal.drift > 3.0 * noise,
+            "{signal:?} vs noise {noise}"
+        );
     }
 
     #[test]

@@ -40,7 +40,12 @@ pub fn combine_attributions(
     forest_part: &mut [f64],
     autoencoder_part: &mut [f64],
 ) {
-    let rf = weights.0 * secant_slope(&forest_calibrated, raw.path_length, raw.expected_path_length);
+    let rf = weights.0
+        * secant_slope(
+            &forest_calibrated,
+            raw.path_length,
+            raw.expected_path_length,
+        );
     let ra = weights.1 * secant_slope(&autoencoder_calibrated, raw.mse, raw.mean_mse);
     for j in 0..out.len() {
         forest_part[j] = rf * raw.forest[j];
@@ -71,7 +76,10 @@ mod tests {
         combine_attributions(&raw, gf, ga, (0.6, 0.4), &mut out, &mut f, &mut a);
         let expected = 0.6 * (gf(4.5) - gf(6.0)) + 0.4 * (ga(0.8) - ga(0.5));
         assert!((out.iter().sum::<f64>() - expected).abs() < 1e-12);
-        assert!(out[1] > out[0] && out[0] > 0.0, "shorter paths raise the score");
+        assert!(
+            out[1] > out[0] && out[0] > 0.0,
+            "shorter paths raise the score"
+        );
         assert!(a[2] < 0.0 && f[2] < 0.0);
     }
 

@@ -1,6 +1,8 @@
 //! Turning attributions into the explanation record analysts read.
 
-use super::{labels, AttributionMethod, ConfidenceFactor, Direction, Explanation, FeatureContribution};
+use super::{
+    labels, AttributionMethod, ConfidenceFactor, Direction, Explanation, FeatureContribution,
+};
 use crate::ensemble::Scores;
 
 /// Everything an explanation is built from.
@@ -30,7 +32,10 @@ pub fn build_explanation(input: &ExplanationInput<'_>) -> Explanation {
     let n = input.contributions.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {
-        input.contributions[b].abs().total_cmp(&input.contributions[a].abs()).then(a.cmp(&b))
+        input.contributions[b]
+            .abs()
+            .total_cmp(&input.contributions[a].abs())
+            .then(a.cmp(&b))
     });
     let top_features: Vec<FeatureContribution> = order
         .iter()
@@ -58,8 +63,16 @@ pub fn build_explanation(input: &ExplanationInput<'_>) -> Explanation {
         .collect();
 
     let s = input.scores;
-    let raising: Vec<&FeatureContribution> = top_features.iter().filter(|f| f.contribution > 0.0).take(3).collect();
-    let reasons = raising.iter().map(|f| describe(f)).collect::<Vec<_>>().join("; ");
+    let raising: Vec<&FeatureContribution> = top_features
+        .iter()
+        .filter(|f| f.contribution > 0.0)
+        .take(3)
+        .collect();
+    let reasons = raising
+        .iter()
+        .map(|f| describe(f))
+        .collect::<Vec<_>>()
+        .join("; ");
     let explanation = match (s.is_anomaly, reasons.is_empty()) {
         (true, false) => format!(
             "Anomalous behaviour (score {:.2} > {:.2}, action {}). Main factors: {reasons}.",
@@ -80,10 +93,18 @@ pub fn build_explanation(input: &ExplanationInput<'_>) -> Explanation {
     };
 
     let total: f64 = input.contributions.iter().map(|c| c.abs()).sum();
-    let top3: f64 = top_features.iter().take(3).map(|f| f.contribution.abs()).sum();
+    let top3: f64 = top_features
+        .iter()
+        .take(3)
+        .map(|f| f.contribution.abs())
+        .sum();
     let concentration = if total > 0.0 { top3 / total } else { 0.0 };
     let margin = s.composite - input.anomaly_threshold;
-    let margin_room = if margin > 0.0 { 1.0 - input.anomaly_threshold } else { input.anomaly_threshold };
+    let margin_room = if margin > 0.0 {
+        1.0 - input.anomaly_threshold
+    } else {
+        input.anomaly_threshold
+    };
     let confidence_factors = vec![
         ConfidenceFactor {
             factor: "model_agreement".into(),
@@ -91,7 +112,11 @@ pub fn build_explanation(input: &ExplanationInput<'_>) -> Explanation {
                 "Isolation Forest ({:.2}) and autoencoder ({:.2}) {}",
                 s.isolation_forest,
                 s.autoencoder,
-                if s.model_agreement >= 0.8 { "agree" } else { "disagree" }
+                if s.model_agreement >= 0.8 {
+                    "agree"
+                } else {
+                    "disagree"
+                }
             ),
             impact: s.model_agreement.clamp(0.0, 1.0),
         },
@@ -103,11 +128,18 @@ pub fn build_explanation(input: &ExplanationInput<'_>) -> Explanation {
                 if margin > 0.0 { "above" } else { "at or below" },
                 input.anomaly_threshold
             ),
-            impact: if margin_room > 0.0 { (margin.abs() / margin_room).clamp(0.0, 1.0) } else { 0.0 },
+            impact: if margin_room > 0.0 {
+                (margin.abs() / margin_room).clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
         },
         ConfidenceFactor {
             factor: "feature_concentration".into(),
-            description: format!("The top 3 features carry {:.0}% of the attribution", 100.0 * concentration),
+            description: format!(
+                "The top 3 features carry {:.0}% of the attribution",
+                100.0 * concentration
+            ),
             impact: concentration.clamp(0.0, 1.0),
         },
     ];
@@ -120,7 +152,11 @@ pub fn build_explanation(input: &ExplanationInput<'_>) -> Explanation {
         s.isolation_forest,
         s.autoencoder,
         s.confidence,
-        if drivers.is_empty() { String::new() } else { format!("; driven by {}", drivers.join(", ")) }
+        if drivers.is_empty() {
+            String::new()
+        } else {
+            format!("; driven by {}", drivers.join(", "))
+        }
     );
 
     Explanation {
@@ -139,7 +175,11 @@ fn describe(f: &FeatureContribution) -> String {
     let z = f.normalized_value.abs();
     let how = match f.direction {
         Direction::Typical => {
-            return format!("{} unusual in combination with the others ({})", f.label, format_number(f.value))
+            return format!(
+                "{} unusual in combination with the others ({})",
+                f.label,
+                format_number(f.value)
+            )
         }
         Direction::Above if z >= 5.0 => "far above usual",
         Direction::Above if z >= 2.0 => "well above usual",
@@ -148,7 +188,12 @@ fn describe(f: &FeatureContribution) -> String {
         Direction::Below if z >= 2.0 => "well below usual",
         Direction::Below => "below usual",
     };
-    format!("{} {how} ({} vs {})", f.label, format_number(f.value), format_number(f.baseline))
+    format!(
+        "{} {how} ({} vs {})",
+        f.label,
+        format_number(f.value),
+        format_number(f.baseline)
+    )
 }
 
 /// Short, readable rendering of a feature value.
@@ -202,20 +247,44 @@ mod tests {
 
     #[test]
     fn top_features_are_ranked_by_magnitude_with_text() {
-        let names: Vec<String> = ["request_rate_short", "hour_sin", "signal_geo"].iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = ["request_rate_short", "hour_sin", "signal_geo"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let values = [42.0, 0.5, 1.0];
         let normalized = [8.0, 0.1, -3.0];
         let baselines = [3.0, 0.4, 2.0];
         let contributions = [0.3, -0.01, 0.12];
         let scores = EnsembleConfig::default().combine(4.0, 0.7, 1.0, 0.9, 0.8);
-        let e = build_explanation(&input_for(&names, &values, &normalized, &baselines, &contributions, &scores));
+        let e = build_explanation(&input_for(
+            &names,
+            &values,
+            &normalized,
+            &baselines,
+            &contributions,
+            &scores,
+        ));
         let feats: Vec<&str> = e.top_features.iter().map(|f| f.feature.as_str()).collect();
         assert_eq!(feats, ["request_rate_short", "signal_geo"]);
         assert_eq!(e.top_features[0].direction, Direction::Above);
         assert_eq!(e.top_features[1].direction, Direction::Below);
-        assert!(e.explanation.contains("request rate (last 5 min) far above usual (42 vs 3)"), "{}", e.explanation);
-        assert!(e.explanation.starts_with("Anomalous behaviour (score 0.86 > 0.65, action REQUIRE_2FA)"), "{}", e.explanation);
-        assert!(e.summary.starts_with("REQUIRE_2FA: score 0.86"), "{}", e.summary);
+        assert!(
+            e.explanation
+                .contains("request rate (last 5 min) far above usual (42 vs 3)"),
+            "{}",
+            e.explanation
+        );
+        assert!(
+            e.explanation
+                .starts_with("Anomalous behaviour (score 0.86 > 0.65, action REQUIRE_2FA)"),
+            "{}",
+            e.explanation
+        );
+        assert!(
+            e.summary.starts_with("REQUIRE_2FA: score 0.86"),
+            "{}",
+            e.summary
+        );
         assert_eq!(e.confidence_factors.len(), 3);
         let json = serde_json::to_value(&e).unwrap();
         assert!(json["topFeatures"][0]["normalizedValue"].is_number());
@@ -226,8 +295,19 @@ mod tests {
     fn normal_rows_say_so() {
         let names = vec!["hour_sin".to_string()];
         let scores = EnsembleConfig::default().combine(8.0, 0.4, 0.1, 0.2, 0.2);
-        let e = build_explanation(&input_for(&names, &[0.1], &[0.0], &[0.1], &[-0.02], &scores));
-        assert!(e.explanation.contains("no feature raised the score"), "{}", e.explanation);
+        let e = build_explanation(&input_for(
+            &names,
+            &[0.1],
+            &[0.0],
+            &[0.1],
+            &[-0.02],
+            &scores,
+        ));
+        assert!(
+            e.explanation.contains("no feature raised the score"),
+            "{}",
+            e.explanation
+        );
         assert!(e.summary.starts_with("ALLOW"));
     }
 

@@ -554,7 +554,11 @@ fn path_attribution_is_additive() {
     let mut out = vec![7.0; 59];
     for x in queries(&forest, &data, 61) {
         let walked = forest.path_attribution(&x, &mut out);
-        assert_eq!(walked.to_bits(), forest.path_length(&x).to_bits(), "same walk, same sum");
+        assert_eq!(
+            walked.to_bits(),
+            forest.path_length(&x).to_bits(),
+            "same walk, same sum"
+        );
         let total: f64 = out.iter().sum();
         let target = forest.path_length(&x) - forest.expected_path_length();
         assert!((total - target).abs() < 1e-9, "{total} vs {target}");
