@@ -19,6 +19,7 @@ use anomaly_core::N_FEATURES;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
+use crate::store::WriterSettings;
 
 /// Milliseconds per day.
 pub const MS_PER_DAY: i64 = 86_400_000;
@@ -212,6 +213,13 @@ pub struct EngineConfig {
     pub writer_queue_capacity: usize,
     /// Most records committed in one transaction.
     pub writer_batch_size: usize,
+    /// Group commit: after the first record of a batch the writer keeps collecting for this
+    /// many milliseconds (or until `writerBatchSize` records) and commits them in one
+    /// transaction (10). Queries, `flush()` and `close()` commit at once and never wait for it.
+    /// It bounds what a crash of the process can lose beyond what was still queued: the
+    /// records of the last interval. 0 commits whatever is queued as soon as the writer sees
+    /// it, which under light load means one transaction and one thread wake-up per request.
+    pub writer_flush_interval_ms: u64,
     /// Prediction records older than this many days are pruned; `null`: `modelWindowDays`.
     pub retention_days: Option<f64>,
 }
@@ -219,6 +227,13 @@ pub struct EngineConfig {
 /// Smallest accepted `minSamplesForTraining`: the core refuses fewer than 10 rows, and the
 /// autoencoder's validation split needs a handful more to mean anything.
 pub const MIN_TRAINING_SAMPLES: usize = 20;
+
+/// Default `writerFlushIntervalMs` (see [`crate::store`] for the measurements behind it).
+pub const DEFAULT_WRITER_FLUSH_INTERVAL_MS: u64 = 10;
+
+/// Largest accepted `writerFlushIntervalMs`: beyond a second the durability window grows with
+/// no throughput left to gain (a batch of one second is already thousands of records).
+pub const MAX_WRITER_FLUSH_INTERVAL_MS: u64 = 1000;
 
 /// Path that means "no file".
 pub const MEMORY_STORE: &str = ":memory:";
@@ -237,6 +252,7 @@ impl Default for EngineConfig {
             seed: 0x6d6c_2d61_6e6f_6d61, // "ml-anoma"
             writer_queue_capacity: 10_000,
             writer_batch_size: 512,
+            writer_flush_interval_ms: DEFAULT_WRITER_FLUSH_INTERVAL_MS,
             retention_days: None,
         }
     }
@@ -303,6 +319,15 @@ impl EngineConfig {
     /// The retention window in ms.
     pub fn retention_ms(&self) -> i64 {
         days_to_ms(self.retention_days())
+    }
+
+    /// How the store writer queues and commits.
+    pub fn writer_settings(&self) -> WriterSettings {
+        WriterSettings {
+            queue_capacity: self.writer_queue_capacity,
+            batch_size: self.writer_batch_size,
+            flush_interval: std::time::Duration::from_millis(self.writer_flush_interval_ms),
+        }
     }
 
     /// The action ladder.
@@ -477,6 +502,15 @@ impl EngineConfig {
                 format!("must be in 1..=100000, got {}", self.writer_batch_size),
             ));
         }
+        if self.writer_flush_interval_ms > MAX_WRITER_FLUSH_INTERVAL_MS {
+            return Err(invalid(
+                "writerFlushIntervalMs",
+                format!(
+                    "must be in 0..={MAX_WRITER_FLUSH_INTERVAL_MS}, got {}",
+                    self.writer_flush_interval_ms
+                ),
+            ));
+        }
         if let Some(days) = self.retention_days {
             positive_days("retentionDays", days)?;
         }
@@ -541,6 +575,31 @@ mod tests {
     }
 
     #[test]
+    fn writer_settings_come_from_the_writer_fields() {
+        let c = EngineConfig::default();
+        assert_eq!(
+            c.writer_settings().flush_interval,
+            std::time::Duration::from_millis(DEFAULT_WRITER_FLUSH_INTERVAL_MS)
+        );
+        let json =
+            r#"{ "writerQueueCapacity": 77, "writerBatchSize": 9, "writerFlushIntervalMs": 0 }"#;
+        let c = EngineConfig::from_json(json).unwrap();
+        assert_eq!(
+            c.writer_settings(),
+            WriterSettings {
+                queue_capacity: 77,
+                batch_size: 9,
+                flush_interval: std::time::Duration::ZERO,
+            }
+        );
+        let c = EngineConfig::from_json(r#"{ "writerFlushIntervalMs": 1000 }"#).unwrap();
+        assert_eq!(
+            c.writer_settings().flush_interval,
+            std::time::Duration::from_secs(1)
+        );
+    }
+
+    #[test]
     fn each_bad_field_is_named() {
         type Mutation = Box<dyn Fn(&mut EngineConfig)>;
         let cases: Vec<(&str, Mutation)> = vec![
@@ -591,6 +650,11 @@ mod tests {
             (
                 "writerQueueCapacity",
                 Box::new(|c| c.writer_queue_capacity = 0),
+            ),
+            ("writerBatchSize", Box::new(|c| c.writer_batch_size = 0)),
+            (
+                "writerFlushIntervalMs",
+                Box::new(|c| c.writer_flush_interval_ms = 1001),
             ),
             ("retentionDays", Box::new(|c| c.retention_days = Some(-1.0))),
         ];

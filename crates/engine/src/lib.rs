@@ -64,12 +64,12 @@
 //! - **No clock in the logic**: every time is an argument (`now_ms`) or an event timestamp;
 //!   only durations are measured with `Instant`.
 //! - **Queries see what predict returned**: they run on the writer thread after every record
-//!   queued before them.
+//!   queued before them has been committed; a query cuts the writer's flush interval short.
 //!
 //! ## What is persisted (see [`store`])
 //! | data | table | when |
 //! |---|---|---|
-//! | prediction records (the original's fields, feedback) | `predictions` | batched by the writer |
+//! | prediction records (the original's fields, feedback) | `predictions` | by the writer, in groups (`writerFlushIntervalMs`) |
 //! | training window, slot for slot | `training_samples` | with each admitted vector |
 //! | models: bundle (binary), metrics, active flag, drift state | `models` | at registration, activation, each drift check |
 //! | next ids, window count, last training time | `meta` | with each batch / registration |
@@ -79,6 +79,15 @@
 //! that is not an ml-anomaly store, or is damaged, is a clear [`EngineError::Store`]. On
 //! restart everything above comes back ([`Engine::open`]); the drift ring is refilled from the
 //! records the active model scored.
+//!
+//! **Durability window.** Prediction records are committed in groups: the writer collects for
+//! `writerFlushIntervalMs` (10 ms) after the first record and commits them in one transaction,
+//! so that requests neither wake it nor wait for it (see [`store`]). A crash of the process
+//! therefore loses the records of at most the last interval, besides any still queued (which
+//! were never durable). [`Engine::flush`], every query and [`Engine::close`] commit at once:
+//! what they return reflects every prediction made before them, and once `flush()` returns
+//! every earlier record is committed. `writerFlushIntervalMs: 0` commits whatever is queued
+//! as soon as the writer sees it.
 //!
 //! ## Threads
 //! The caller's threads (JS thread: predictions and queries; libuv pool: training and

@@ -45,11 +45,7 @@ struct Persisted {
 }
 
 pub(super) fn open(config: EngineConfig) -> Result<Inner> {
-    let store = Store::open(
-        &config.store_path,
-        config.writer_queue_capacity,
-        config.writer_batch_size,
-    )?;
+    let store = Store::open(&config.store_path, config.writer_settings())?;
     let drift_rows = config.retraining.drift_window;
     let p = store.call(move |conn| {
         let meta_id = store::get_meta_i64(conn, "next_prediction_id")?.unwrap_or(1);

@@ -864,6 +864,31 @@ fn writer_queue_drops_instead_of_blocking() {
 }
 
 #[test]
+fn queries_never_wait_for_the_flush_interval() {
+    let mut config = small_config();
+    config.writer_flush_interval_ms = crate::config::MAX_WRITER_FLUSH_INTERVAL_MS;
+    let engine = Arc::new(Engine::open(config).unwrap());
+    let (done_tx, done_rx) = mpsc::channel();
+    let e = Arc::clone(&engine);
+    std::thread::spawn(move || {
+        let mut traffic = Traffic::new(1, 5, T0);
+        let mut found = 0;
+        for _ in 0..40 {
+            let o = e.predict(traffic.next_event(), None).unwrap();
+            // Each query is queued behind a record the writer is holding for the interval.
+            found += usize::from(e.prediction(o.id, &o.user_id, false).is_ok());
+        }
+        let _ = done_tx.send(found);
+    });
+    // Forty queries that each waited out the one-second interval would take forty seconds.
+    let found = done_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the queries waited for the flush interval");
+    assert_eq!(found, 40, "every query sees the record predict returned");
+    assert_eq!(engine.metrics().writer_queue_depth, 0);
+}
+
+#[test]
 fn metrics_follow_the_predictions() {
     let (engine, mut traffic) = trained_engine(small_config());
     let outs = feed(&engine, &mut traffic, 50);
