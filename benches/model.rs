@@ -91,7 +91,7 @@ fn training(c: &mut Criterion) {
         let data = traffic(rows, 2);
         group.bench_function(format!("if_ae_50_epochs/{rows}x59"), |b| {
             b.iter_batched(
-                || full_epochs(),
+                full_epochs,
                 |config| black_box(ModelBundle::train(data.view(), &config, 3).expect("train")),
                 BatchSize::PerIteration,
             )

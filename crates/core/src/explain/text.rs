@@ -314,7 +314,7 @@ mod tests {
     #[test]
     fn numbers_render_compactly() {
         assert_eq!(format_number(42.0), "42");
-        assert_eq!(format_number(3.14159), "3.14");
+        assert_eq!(format_number(4.56789), "4.57");
         assert_eq!(format_number(0.012345), "0.012");
         assert_eq!(format_number(1234.56), "1235");
         assert_eq!(format_number(0.5), "0.5");
