@@ -35,10 +35,12 @@ done
 
 [ "$want_npm" -eq 1 ] && ensure_npm_deps
 
+# The output directory is git-ignored, so a fresh clone lacks it: create it before anything
+# is redirected into it.
 out_dir="$ML_ANOMALY_ROOT/npm/viewer/wasm"
-CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
-    "$ML_ANOMALY_ROOT/scripts/build-wasm.sh" anomaly-wasm "$out_dir" --target web | tail -n 1 >"$out_dir/.size"
-read -r wasm_path wasm_size <"$out_dir/.size"
-rm -f "$out_dir/.size"
+mkdir -p "$out_dir"
+last_line="$(CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+    "$ML_ANOMALY_ROOT/scripts/build-wasm.sh" anomaly-wasm "$out_dir" --target web | tail -n 1)"
+read -r wasm_path wasm_size <<<"$last_line"
 log "viewer ready: $wasm_path ($wasm_size bytes, $(gzip -9c "$wasm_path" | wc -c) gzipped); serve it with: node npm/viewer/serve.js"
 echo "$wasm_path $wasm_size"
