@@ -46,7 +46,10 @@ async function main() {
     const r = await benchThroughput({ duration });
     console.log('throughput', JSON.stringify(r));
     rows.push(['Express, no middleware', `${Math.round(r.baseline.rps)} req/s (p50 ${r.baseline.p50Ms} ms, p99 ${r.baseline.p99Ms} ms)`, `autocannon 10 connections, ${duration} s, loopback`]);
-    rows.push(['Express + mlAnomalyCheck', `${Math.round(r.withMl.rps)} req/s (p50 ${r.withMl.p50Ms} ms, p99 ${r.withMl.p99Ms} ms)`, `${(100 * r.ratio).toFixed(1)} % of baseline; target ≥ 90 %`]);
+    const statuses = (x) => Object.entries(x.statuses).map(([code, n]) => `${n} × ${code}`).join(', ');
+    rows.push(['Express + mlAnomalyCheck', `${Math.round(r.withMl.rps)} req/s (p50 ${r.withMl.p50Ms} ms, p99 ${r.withMl.p99Ms} ms)`, `${(100 * r.ratio).toFixed(1)} % of baseline; target ≥ 90 %; responses: ${statuses(r.withMl)}`]);
+    const cpu = (x) => (x.cpuUsPerRequest ? `main ${f1(x.cpuUsPerRequest.main)}, writer ${f1(x.cpuUsPerRequest.writer)}, other ${f1(x.cpuUsPerRequest.other)}` : 'n/a');
+    rows.push(['server CPU per request, µs', `without ${cpu(r.baseline)}; with ${cpu(r.withMl)}`, 'per thread, /proc; the main thread is the bottleneck in both runs']);
   }
   if (only.has('training')) {
     const r = await benchTraining({ vectors: 50000, runs: quick ? 1 : 3 });

@@ -5,9 +5,13 @@
  * generated users' traffic of the weeks after the ones the model was trained on (their sessions,
  * endpoints, methods, IPs, browsers and locations, and each event's time in a header), so that
  * the middleware sees realistic, mostly normal requests. Reported: requests per second, latency
- * p50/p99, the ratio with/without and the actions the middleware took.
+ * p50/p99, the ratio with/without, the responses by status, and the server's CPU time per request
+ * by thread (main JS thread, the store's writer, the rest: GC and libuv helpers) read from
+ * /proc, which says what the middleware costs independently of the load generator sharing the
+ * machine's cores.
  */
 
+const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const autocannon = require('autocannon');
@@ -45,6 +49,33 @@ function startServer(withMl) {
   });
 }
 
+/** CPU milliseconds per thread of `pid`, by role; {} where /proc is not available. */
+function threadCpuMs(pid) {
+  const out = { main: 0, writer: 0, other: 0 };
+  let tasks;
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  const tick = 10; // USER_HZ = 100 on Linux
+  for (const tid of tasks) {
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = (Number(fields[11]) + Number(fields[12])) * tick;
+    if (tid === String(pid)) out.main += ms;
+    else if (name.startsWith('ml-anomaly')) out.writer += ms;
+    else out.other += ms;
+  }
+  return out;
+}
+
 function run(port, duration, next) {
   return autocannon({
     url: `http://127.0.0.1:${port}`,
@@ -67,8 +98,16 @@ async function measure(withMl, duration) {
   try {
     const next = loadStream();
     await run(port, Math.max(1, Math.round(duration / 3)), next); // warm-up
+    const before = threadCpuMs(child.pid);
     const r = await run(port, duration, next);
-    return { rps: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.errors + r.non2xx };
+    const after = threadCpuMs(child.pid);
+    const requests = r.requests.total;
+    const cpuUsPerRequest =
+      before && after && requests > 0
+        ? Object.fromEntries(Object.keys(after).map((k) => [k, (1000 * (after[k] - before[k])) / requests]))
+        : null;
+    const statuses = Object.fromEntries(Object.entries(r.statusCodeStats || {}).map(([code, v]) => [code, v.count]));
+    return { rps: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.errors, statuses, cpuUsPerRequest };
   } finally {
     child.kill('SIGTERM');
   }

@@ -25,6 +25,7 @@
 const { performance } = require('node:perf_hooks');
 const { buildRequestContext } = require('./context');
 const { SILENT } = require('./config');
+const { SCORED_SESSION, SCORED_USER } = require('./prediction');
 
 const BLOCK_BODY = Object.freeze({
   success: false,
@@ -43,15 +44,30 @@ const UNAVAILABLE_BODY = Object.freeze({ success: false, error: 'Security check 
  * The prediction of the request, kept on it so that a request passing through both middlewares
  * (ExpenseFlow mounts mlAnomalyCheck on /api and strictMLCheck on /api/admin) is observed once:
  * observing it twice would count it twice in the session's rates and sequences.
+ *
+ * The identity it was made for is stamped on `req.mlPrediction` itself (two symbol slots the
+ * service's answers are created with) rather than on `req`: a property added to some requests and
+ * not others gives Express's request objects several hidden classes, and every `req.x` read in the
+ * router then misses V8's inline caches (docs/benchmarks.md, "Express throughput").
  */
-const SCORED = Symbol.for('ml-anomaly.prediction');
+function memoOf(req, identity) {
+  const memo = req.mlPrediction;
+  if (memo && memo[SCORED_SESSION] === identity.sessionId && memo[SCORED_USER] === identity.userId) return memo;
+  return undefined;
+}
 
-async function predictOnce(service, req, identity, context) {
-  const memo = req[SCORED];
-  if (memo && memo.sessionId === identity.sessionId && memo.userId === identity.userId) return memo.prediction;
-  const prediction = await service.predictStreaming(identity.sessionId, identity.userId, context);
-  req[SCORED] = { sessionId: identity.sessionId, userId: identity.userId, prediction };
-  return prediction;
+/**
+ * Sets `req.mlPrediction`: the prediction with its processing time and the identity it was made
+ * for. `owned`: a fresh answer of our service's `predictSync`, completed in place; anything else
+ * (another service's `predictStreaming`) is copied, as the original did, and left untouched.
+ */
+function attach(req, identity, prediction, start, owned) {
+  const p = owned ? prediction : { ...prediction };
+  p.processingTime = performance.now() - start;
+  p[SCORED_SESSION] = identity.sessionId;
+  p[SCORED_USER] = identity.userId;
+  req.mlPrediction = p;
+  return p;
 }
 
 const SEVERITY_OF_ACTION = Object.freeze({
@@ -61,6 +77,10 @@ const SEVERITY_OF_ACTION = Object.freeze({
   MONITOR: 'LOW',
   ALLOW: 'LOW',
 });
+
+function isThenable(x) {
+  return x !== null && typeof x === 'object' && typeof x.then === 'function';
+}
 
 function defaultIdentity(req) {
   return { sessionId: req.sessionId, userId: req.userId };
@@ -148,81 +168,129 @@ function createMiddleware(service, options = {}) {
     }
   }
 
-  async function mlAnomalyCheck(req, res, next) {
-    try {
-      const identity = getIdentity(req);
-      if (identity && identity.sessionId && identity.userId) await check(req, res, identity);
-    } catch (err) {
-      logger().error(`ml-anomaly: mlAnomalyCheck failed, failing open: ${err && err.message}`);
-      req.mlPrediction = { error: err && err.message ? err.message : String(err), fallback: true };
+  /**
+   * Scores the request once (see `memoOf`) and sets `req.mlPrediction`. Synchronous through the
+   * service's `predictSync` when it has one: the answer is ready in the same tick, and awaiting it
+   * would only add a Promise and a microtask hop per request. A Promise through
+   * `predictStreaming` for any other service.
+   */
+  function scoreRequest(req, identity, context, start) {
+    const memo = memoOf(req, identity);
+    if (memo) return memo;
+    if (typeof service.predictSync === 'function') {
+      return attach(req, identity, service.predictSync(identity.sessionId, identity.userId, context), start, true);
     }
+    return Promise.resolve(service.predictStreaming(identity.sessionId, identity.userId, context)).then((p) =>
+      attach(req, identity, p, start, false),
+    );
+  }
+
+  function failOpen(req, err) {
+    logger().error(`ml-anomaly: mlAnomalyCheck failed, failing open: ${err && err.message}`);
+    req.mlPrediction = { error: err && err.message ? err.message : String(err), fallback: true };
+  }
+
+  function proceed(res, next) {
     if (res.headersSent) return undefined; // BLOCK answered
-    // Outside the try: an error thrown downstream must not be caught here and call next() twice.
     return next();
   }
 
-  /** Scores one identified request and applies the graduated response. */
-  async function check(req, res, identity) {
-    const start = performance.now();
-    const context = buildRequestContext(req, contextOptions());
-    const prediction = await predictOnce(service, req, identity, context);
-    req.mlPrediction = { ...prediction, processingTime: performance.now() - start };
-    if (prediction.isAnomaly) {
-      reportSecurityEvent(req, identity, prediction, context, 'standard');
-      if (prediction.confidence > 0.8) {
-        switch (prediction.action) {
-          case 'BLOCK':
-            await revoke(identity);
-            res.status(403).json(BLOCK_BODY);
-            return;
-          case 'REQUIRE_2FA':
-            req.requires2FA = true;
-            req.reason = 'ML_ANOMALY_DETECTED';
-            break;
-          case 'CHALLENGE':
-            req.requiresChallenge = true;
-            req.challengeReason = 'ML_ANOMALY';
-            break;
-          case 'MONITOR':
-            req.enhancedMonitoring = true;
-            break;
-          default:
-            break;
-        }
-      } else {
-        req.enhancedMonitoring = true;
-      }
-    }
-  }
-
-  async function strictMLCheck(req, res, next) {
-    let verdict = 'unavailable';
+  function mlAnomalyCheck(req, res, next) {
+    let pending;
     try {
       const identity = getIdentity(req);
-      if (!identity || !identity.sessionId || !identity.userId) {
-        res.status(401).json(AUTH_BODY);
-        return undefined;
-      }
-      const start = performance.now();
-      const context = buildRequestContext(req, contextOptions(), { endpointSensitivity: 'CRITICAL' });
-      const prediction = await predictOnce(service, req, identity, context);
-      req.mlPrediction = { ...prediction, processingTime: performance.now() - start };
-      if (prediction.fallback && prediction.error) {
-        logger().error(`ml-anomaly: strictMLCheck failing closed: ${prediction.error}`);
-        verdict = 'unavailable';
-      } else if (prediction.isAnomaly && prediction.anomalyScore > 0.7) {
-        reportSecurityEvent(req, identity, prediction, context, 'strict');
-        verdict = 'denied';
-      } else {
-        verdict = 'pass';
+      if (identity && identity.sessionId && identity.userId) {
+        const start = performance.now();
+        const context = buildRequestContext(req, contextOptions());
+        const scored = scoreRequest(req, identity, context, start);
+        pending = isThenable(scored)
+          ? scored.then((prediction) => respond(req, res, identity, prediction, context))
+          : respond(req, res, identity, scored, context);
       }
     } catch (err) {
-      logger().error(`ml-anomaly: strictMLCheck failing closed: ${err && err.message}`);
-      verdict = 'unavailable';
+      failOpen(req, err);
     }
+    // next() stays outside the try: an error thrown downstream must not be caught here and call
+    // next() twice.
+    if (isThenable(pending)) return pending.catch((err) => failOpen(req, err)).then(() => proceed(res, next));
+    return proceed(res, next);
+  }
+
+  /**
+   * The graduated response to one scored request; a Promise only for BLOCK (the session is revoked
+   * before the 403).
+   */
+  function respond(req, res, identity, prediction, context) {
+    if (!prediction.isAnomaly) return undefined;
+    reportSecurityEvent(req, identity, prediction, context, 'standard');
+    if (!(prediction.confidence > 0.8)) {
+      req.enhancedMonitoring = true;
+      return undefined;
+    }
+    switch (prediction.action) {
+      case 'BLOCK':
+        return revoke(identity).then(() => {
+          res.status(403).json(BLOCK_BODY);
+        });
+      case 'REQUIRE_2FA':
+        req.requires2FA = true;
+        req.reason = 'ML_ANOMALY_DETECTED';
+        break;
+      case 'CHALLENGE':
+        req.requiresChallenge = true;
+        req.challengeReason = 'ML_ANOMALY';
+        break;
+      case 'MONITOR':
+        req.enhancedMonitoring = true;
+        break;
+      default:
+        break;
+    }
+    return undefined;
+  }
+
+  function strictMLCheck(req, res, next) {
+    let verdict;
+    try {
+      verdict = strictVerdict(req);
+    } catch (err) {
+      verdict = strictFailure(err);
+    }
+    if (isThenable(verdict)) return verdict.catch(strictFailure).then((v) => enforce(v, res, next));
+    return enforce(verdict, res, next);
+  }
+
+  /** 'unauthenticated', 'pass', 'denied' or 'unavailable', or a Promise of one. */
+  function strictVerdict(req) {
+    const identity = getIdentity(req);
+    if (!identity || !identity.sessionId || !identity.userId) return 'unauthenticated';
+    const start = performance.now();
+    const context = buildRequestContext(req, contextOptions(), { endpointSensitivity: 'CRITICAL' });
+    const scored = scoreRequest(req, identity, context, start);
+    const judge = (prediction) => {
+      if (prediction.fallback && prediction.error) {
+        logger().error(`ml-anomaly: strictMLCheck failing closed: ${prediction.error}`);
+        return 'unavailable';
+      }
+      if (prediction.isAnomaly && prediction.anomalyScore > 0.7) {
+        reportSecurityEvent(req, identity, prediction, context, 'strict');
+        return 'denied';
+      }
+      return 'pass';
+    };
+    return isThenable(scored) ? scored.then(judge) : judge(scored);
+  }
+
+  function strictFailure(err) {
+    logger().error(`ml-anomaly: strictMLCheck failing closed: ${err && err.message}`);
+    return 'unavailable';
+  }
+
+  function enforce(verdict, res, next) {
     if (verdict === 'pass') return next();
     if (res.headersSent) return undefined;
-    if (verdict === 'denied') res.status(403).json(STRICT_DENIED_BODY);
+    if (verdict === 'unauthenticated') res.status(401).json(AUTH_BODY);
+    else if (verdict === 'denied') res.status(403).json(STRICT_DENIED_BODY);
     else res.status(503).json(UNAVAILABLE_BODY);
     return undefined;
   }
@@ -230,4 +298,4 @@ function createMiddleware(service, options = {}) {
   return { mlAnomalyCheck, strictMLCheck };
 }
 
-module.exports = { createMiddleware, BLOCK_BODY, AUTH_BODY, STRICT_DENIED_BODY, UNAVAILABLE_BODY, SCORED };
+module.exports = { createMiddleware, BLOCK_BODY, AUTH_BODY, STRICT_DENIED_BODY, UNAVAILABLE_BODY };

@@ -34,6 +34,14 @@ const FLAG_ANOMALY = 1;
 const FLAG_FALLBACK = 2;
 const FLAG_SCORED = 4;
 
+/**
+ * Slots of every answer for the middlewares' once-per-request memo (lib/middleware.js): the
+ * identity the answer was made for. Declared in the answer's literal so that stamping them does
+ * not change its hidden class on the request path.
+ */
+const SCORED_SESSION = Symbol.for('ml-anomaly.scoredSession');
+const SCORED_USER = Symbol.for('ml-anomaly.scoredUser');
+
 const SENSITIVITY_CODE = Object.freeze({ LOW: 0, MODERATE: 1, HIGH: 2, CRITICAL: 3 });
 
 /** Reads the addon's answers; one per engine (it owns the buffer the addon writes into). */
@@ -115,6 +123,8 @@ class Codec {
       timestamp: out[LAYOUT.TIMESTAMP],
       engineTimeUs: out[LAYOUT.ENGINE_TIME_US],
       processingTime: 0,
+      [SCORED_SESSION]: undefined,
+      [SCORED_USER]: undefined,
     };
     if ((flags & FLAG_SCORED) !== 0) {
       p.scores = {
@@ -141,4 +151,4 @@ class Codec {
   }
 }
 
-module.exports = { Codec, LAYOUT };
+module.exports = { Codec, LAYOUT, SCORED_SESSION, SCORED_USER };

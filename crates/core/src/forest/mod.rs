@@ -106,9 +106,6 @@ pub struct IsolationForest {
     roots: Vec<u32>,
     /// Per node: training rows that reached it (a leaf's size).
     cover: Vec<u32>,
-    /// Per node: cover-weighted mean leaf value below it, E[v | node]; at a leaf exactly its
-    /// value `depth + c(size)`.
-    expected: Vec<f64>,
     /// Per node: its cover divided by its parent's (1 at roots), TreeSHAP's "zero fraction".
     fraction: Vec<f64>,
     /// Mean over trees of E[v | root].
@@ -199,7 +196,6 @@ impl IsolationForest {
         let mut nodes = Vec::with_capacity(total);
         let mut roots = Vec::with_capacity(trees.len() + 1);
         let mut cover = Vec::with_capacity(total);
-        let mut expected = Vec::with_capacity(total);
         let mut fraction = vec![0.0; total];
         let mut expected_sum = 0.0;
         let mut max_leaf_depth = 0;
@@ -233,8 +229,7 @@ impl IsolationForest {
             for &i in &order {
                 let node = raw[i];
                 if node.is_leaf() {
-                    nodes.push(Node::leaf(position[i]));
-                    expected.push(node.value);
+                    nodes.push(Node::leaf(position[i], node.value));
                 } else {
                     let (l, r) = (i + 1, node.aux as usize);
                     let parent = derived.cover[i] as f64;
@@ -244,8 +239,8 @@ impl IsolationForest {
                         threshold: node.value,
                         feature: node.feature,
                         left: position[l] as u32,
+                        expected: derived.expected[i],
                     });
-                    expected.push(derived.expected[i]);
                 }
                 cover.push(derived.cover[i]);
             }
@@ -261,7 +256,6 @@ impl IsolationForest {
             nodes,
             roots,
             cover,
-            expected,
             fraction,
             expected_path_length: expected_sum / n_trees as f64,
             c_psi: average_path_length(sample_size),
@@ -358,11 +352,11 @@ impl IsolationForest {
                 }
             }
             for c in cursor {
-                sum += self.expected[c];
+                sum += self.nodes[c].expected;
             }
         }
         for &root in groups.remainder() {
-            sum += self.expected[self.leaf_of(x, root as usize)];
+            sum += self.nodes[self.leaf_of(x, root as usize)].expected;
         }
         sum / roots.len() as f64
     }
@@ -433,7 +427,7 @@ impl IsolationForest {
                     }
                 }
                 for (sum, &c) in sums[r0..r0 + lanes].iter_mut().zip(&cursor) {
-                    *sum += self.expected[c];
+                    *sum += self.nodes[c].expected;
                 }
                 r0 += lanes;
             }
@@ -462,7 +456,7 @@ impl IsolationForest {
         {
             return bad("tree offsets do not match the node array".into());
         }
-        if self.expected.len() != n || self.fraction.len() != n || self.cover.len() != n {
+        if self.fraction.len() != n || self.cover.len() != n {
             return bad("derived arrays do not match the node array".into());
         }
         for t in 0..self.params.n_trees {
@@ -482,7 +476,7 @@ impl IsolationForest {
                         && left > i
                         && left + 1 < end
                 };
-                let derived_ok = self.expected[i].is_finite()
+                let derived_ok = self.nodes[i].expected.is_finite()
                     && self.fraction[i] > 0.0
                     && self.fraction[i] <= 1.0;
                 if !(well_formed && derived_ok) {

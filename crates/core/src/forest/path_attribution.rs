@@ -38,12 +38,13 @@ impl IsolationForest {
                 for c in cursor.iter_mut() {
                     let node = &self.nodes[*c];
                     let next = node.step(x);
-                    out[node.feature as usize] += self.expected[next] - self.expected[*c];
+                    out[node.feature as usize] +=
+                        self.nodes[next].expected - self.nodes[*c].expected;
                     *c = next;
                 }
             }
             for c in cursor {
-                sum += self.expected[c];
+                sum += self.nodes[c].expected;
             }
         }
         for &root in groups.remainder() {
@@ -51,10 +52,10 @@ impl IsolationForest {
             for _ in 0..self.max_leaf_depth {
                 let node = &self.nodes[i];
                 let next = node.step(x);
-                out[node.feature as usize] += self.expected[next] - self.expected[i];
+                out[node.feature as usize] += self.nodes[next].expected - self.nodes[i].expected;
                 i = next;
             }
-            sum += self.expected[i];
+            sum += self.nodes[i].expected;
         }
         let scale = 1.0 / self.n_trees() as f64;
         out.iter_mut().for_each(|v| *v *= scale);

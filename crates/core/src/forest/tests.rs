@@ -171,7 +171,10 @@ fn trees_follow_the_isolation_rules() {
     for t in 0..forest.n_trees() {
         let leaf = forest.leaf_of(&x, forest.roots[t] as usize);
         assert_eq!(forest.cover[leaf], 1);
-        assert_eq!(forest.expected[leaf], forest.expected[leaf].round());
+        assert_eq!(
+            forest.nodes[leaf].expected,
+            forest.nodes[leaf].expected.round()
+        );
     }
 }
 

@@ -307,7 +307,7 @@ impl<const N: usize> Walk<'_, N> {
         if forest.is_leaf(child) {
             // S_child = v · base · factor, so the entry's Σ_j S_j / factor_j is v Σ_j base_j:
             // no division, no call (about half of all children are leaves)
-            let v = forest.expected[child];
+            let v = forest.nodes[child].expected;
             for j in 0..N {
                 s[j] += v * base[j] * factor[j];
             }
