@@ -549,6 +549,12 @@ export declare const strictMLCheck: Middleware;
 export declare function createAnomalyService(options?: AnomalyServiceOptions): AnomalyService;
 /** Configures the singleton before initialize(). */
 export declare function configure(options: AnomalyServiceOptions): AnomalyService;
+/**
+ * The two middlewares over `service`. They score through `service.predictSync` when it is a
+ * function (the answer is ready in the same tick: no Promise, no microtask hop before `next()`),
+ * else through `await service.predictStreaming(...)`. Each request is scored once, even when it
+ * passes through both.
+ */
 export declare function createMiddleware(service: Pick<AnomalyService, 'predictStreaming'> & Partial<AnomalyService>, options?: MiddlewareOptions): Middlewares;
 /** The /api/ml-anomaly routes as an Express router. */
 export declare function createRouter(options: RouterOptions): any;
