@@ -8,7 +8,10 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 
+const express = require('express');
+const { createMiddleware } = require('ml-anomaly');
 const { listen, request } = require('./helpers/http');
+const { auth } = require('./helpers/fake-auth');
 const { trainedService, expenseflowApp, replay } = require('./helpers/native-app');
 const { normalTraffic, hijackAttack, recentMonday, HOUR } = require('./helpers/traffic');
 
@@ -97,6 +100,39 @@ test('the strict middleware denies the attacker on admin routes', async () => {
     error: 'Access denied due to anomalous behavior',
     reason: 'ML_ANOMALY_STRICT_MODE',
   });
+});
+
+test('a request through two checks is observed once, and carries its own answer', async (t) => {
+  // ExpenseFlow's /api/admin runs strictMLCheck and then mlAnomalyCheck; an app may also mount
+  // mlAnomalyCheck at two levels. The later check reuses the answer stamped on req.mlPrediction
+  // instead of observing the request a second time.
+  const { mlAnomalyCheck } = createMiddleware(ctx.service, { timestampHeader: 'x-event-timestamp' });
+  const app = express();
+  app.set('trust proxy', 'loopback');
+  app.use('/api', auth, mlAnomalyCheck, mlAnomalyCheck);
+  app.all('/api/*', (req, res) => res.json({ mlPrediction: req.mlPrediction }));
+  const twice = await listen(app);
+  t.after(twice.close);
+
+  const nextWeek = normalTraffic({ seed: 7, users: 20, days: 5, start: recentMonday(1) });
+  const events = nextWeek.events.filter((e) => e.userId === 'user-2').slice(0, 6);
+  let before = ctx.service.metrics().totalPredictions;
+  const ids = new Set();
+  for (const e of events.slice(0, 3)) {
+    const r = await replay(twice.url, e);
+    assert.equal(r.status, 200);
+    assert.equal(typeof r.body.mlPrediction.predictionId, 'number');
+    ids.add(r.body.mlPrediction.predictionId);
+  }
+  assert.equal(ctx.service.metrics().totalPredictions - before, 3, 'standard check twice: one prediction per request');
+  assert.equal(ids.size, 3, 'each request carries its own prediction');
+
+  before = ctx.service.metrics().totalPredictions;
+  for (const e of events.slice(3)) {
+    const r = await replay(ctx.server.url, { ...e, endpoint: '/api/admin/reports', method: 'GET' });
+    assert.ok(r.status === 200 || r.status === 403, `answered ${r.status}`);
+  }
+  assert.equal(ctx.service.metrics().totalPredictions - before, 3, 'strict then standard: one prediction per request');
 });
 
 test('the victim sees the anomalies, reads the blocked prediction and gives feedback', async () => {
