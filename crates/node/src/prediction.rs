@@ -60,7 +60,7 @@ pub const FLAG_SCORED: u32 = 4;
 pub const ACTIONS: [Action; 5] = Action::ALL;
 
 /// The derived signals by bit.
-pub const SIGNAL_NAMES: [DerivedKind; 13] = DerivedKind::ALL;
+pub const SIGNAL_NAMES: [DerivedKind; DerivedKind::ALL.len()] = DerivedKind::ALL;
 
 fn action_index(a: Action) -> f64 {
     ACTIONS.iter().position(|&x| x == a).unwrap_or(0) as f64

@@ -158,10 +158,14 @@ pub enum DerivedKind {
     AuthFailure,
     /// The user had several 401/403 answers within a few minutes (across sessions).
     FailedAuthBurst,
+    /// A 401/403 answered to a device the user had not used in 7 days (`NewDevice` on the same
+    /// request): a typo on the user's own laptop is `AuthFailure` alone; a wrong password from
+    /// a device never seen is how credential stuffing and account takeover start.
+    UnfamiliarAuthFailure,
 }
 
 impl DerivedKind {
-    pub const ALL: [DerivedKind; 13] = [
+    pub const ALL: [DerivedKind; 14] = [
         DerivedKind::IpChange,
         DerivedKind::UaChange,
         DerivedKind::DeviceMismatch,
@@ -175,6 +179,7 @@ impl DerivedKind {
         DerivedKind::SensitiveVolume,
         DerivedKind::AuthFailure,
         DerivedKind::FailedAuthBurst,
+        DerivedKind::UnfamiliarAuthFailure,
     ];
 
     /// The signal type string, as the host's own signals spell theirs.
@@ -193,6 +198,7 @@ impl DerivedKind {
             DerivedKind::SensitiveVolume => "SENSITIVE_VOLUME",
             DerivedKind::AuthFailure => "AUTH_FAILURE",
             DerivedKind::FailedAuthBurst => "FAILED_AUTH_BURST",
+            DerivedKind::UnfamiliarAuthFailure => "UNFAMILIAR_AUTH_FAILURE",
         }
     }
 
@@ -210,7 +216,8 @@ impl DerivedKind {
             | DerivedKind::SensitiveVolume => SignalCategory::Endpoint,
             DerivedKind::CriticalEndpoint
             | DerivedKind::AuthFailure
-            | DerivedKind::FailedAuthBurst => SignalCategory::Priv,
+            | DerivedKind::FailedAuthBurst
+            | DerivedKind::UnfamiliarAuthFailure => SignalCategory::Priv,
         }
     }
 
@@ -227,7 +234,8 @@ impl DerivedKind {
             | DerivedKind::DeviceMismatch
             | DerivedKind::NewSensitiveEndpoint
             | DerivedKind::SensitiveVolume
-            | DerivedKind::FailedAuthBurst => Severity::High,
+            | DerivedKind::FailedAuthBurst
+            | DerivedKind::UnfamiliarAuthFailure => Severity::High,
             DerivedKind::ImpossibleTravel => Severity::Critical,
         }
     }
@@ -248,6 +256,7 @@ impl DerivedKind {
             DerivedKind::SensitiveVolume => 55.0,
             DerivedKind::AuthFailure => 10.0,
             DerivedKind::FailedAuthBurst => 60.0,
+            DerivedKind::UnfamiliarAuthFailure => 50.0,
         }
     }
 

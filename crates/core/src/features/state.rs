@@ -386,6 +386,9 @@ impl BehaviorState {
         }
         if req.failed_auth {
             derived.insert(DerivedKind::AuthFailure);
+            if derived.contains(DerivedKind::NewDevice) {
+                derived.insert(DerivedKind::UnfamiliarAuthFailure);
+            }
         }
         if req.failed_auth
             && user.record_failed_auth(

@@ -553,6 +553,42 @@ fn sensitive_endpoints_and_failed_auth_bursts() {
 }
 
 #[test]
+fn a_failed_login_from_an_unfamiliar_device_is_its_own_signal() {
+    let mut st = state();
+    let mut out = [0.0; N_FEATURES];
+    let kinds = |o: &Observation| o.derived.iter().collect::<Vec<_>>();
+    // the user's own laptop, known for a while
+    let mut e = ev(T0, "s1", "alice");
+    e.device_fingerprint = Some("laptop".into());
+    st.observe(&e, &mut out).unwrap();
+    // a typo on it: an authentication failure, nothing more
+    let mut typo = ev(T0 + MIN, "s1", "alice");
+    typo.device_fingerprint = Some("laptop".into());
+    typo.status_code = Some(401);
+    assert_eq!(
+        kinds(&st.observe(&typo, &mut out).unwrap()),
+        vec![DerivedKind::AuthFailure]
+    );
+    // a wrong password from a device the user never used
+    let mut stuffing = ev(T0 + 2 * MIN, "s2", "alice");
+    stuffing.device_fingerprint = Some("bot".into());
+    stuffing.status_code = Some(401);
+    let o = st.observe(&stuffing, &mut out).unwrap();
+    assert!(o.derived.contains(DerivedKind::NewDevice));
+    assert!(o.derived.contains(DerivedKind::AuthFailure));
+    assert!(o.derived.contains(DerivedKind::UnfamiliarAuthFailure));
+    assert_eq!(
+        DerivedKind::UnfamiliarAuthFailure.severity(),
+        Severity::High
+    );
+    // the same device succeeding later is a new device, not a failure
+    let mut ok = ev(T0 + 3 * MIN, "s3", "alice");
+    ok.device_fingerprint = Some("phone".into());
+    let o = st.observe(&ok, &mut out).unwrap();
+    assert!(!o.derived.contains(DerivedKind::UnfamiliarAuthFailure));
+}
+
+#[test]
 fn first_use_of_a_sensitive_action_by_a_known_user() {
     let mut st = state();
     let mut out = [0.0; N_FEATURES];
