@@ -8,6 +8,7 @@
 #   BENCH_QUICK=1 scripts/bench-js.sh
 #   BENCH_ONLY=predict,memory scripts/bench-js.sh
 #   BENCH_DURATION=20 scripts/bench-js.sh   # seconds per autocannon run
+#   BENCH_VARIANTS= scripts/bench-js.sh     # without the js-only / untrained throughput runs
 set -euo pipefail
 print_usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 SCRIPT_NAME=bench-js

@@ -6,7 +6,9 @@
  *   3. training time on 50,000 vectors through the addon
  *   4. process memory (RSS) with 100,000 active sessions
  * Prints a Markdown table at the end. Environment: BENCH_QUICK=1 (short runs),
- * BENCH_DURATION=10 (seconds per autocannon run), BENCH_ONLY=predict,throughput,training,memory.
+ * BENCH_DURATION=10 (seconds per autocannon run), BENCH_ONLY=predict,throughput,training,memory,
+ * BENCH_VARIANTS=js-only,untrained (the default without BENCH_QUICK; '' for none): throughput runs
+ * with parts of the request path taken away (js-tests/bench/server-child.js).
  */
 
 const os = require('node:os');
@@ -43,13 +45,17 @@ async function main() {
     rows.push(['  of which in the engine', `median ${f1(r.engine.medianUs)} µs, p99 ${f1(r.engine.p99Us)} µs`, 'features + scoring + explanation + record queueing']);
   }
   if (only.has('throughput')) {
-    const r = await benchThroughput({ duration });
+    const variants = (process.env.BENCH_VARIANTS ?? (quick ? '' : 'js-only,untrained')).split(',').filter(Boolean);
+    const r = await benchThroughput({ duration, variants });
     console.log('throughput', JSON.stringify(r));
     rows.push(['Express, no middleware', `${Math.round(r.baseline.rps)} req/s (p50 ${r.baseline.p50Ms} ms, p99 ${r.baseline.p99Ms} ms)`, `autocannon 10 connections, ${duration} s, loopback`]);
     const statuses = (x) => Object.entries(x.statuses).map(([code, n]) => `${n} × ${code}`).join(', ');
     rows.push(['Express + mlAnomalyCheck', `${Math.round(r.withMl.rps)} req/s (p50 ${r.withMl.p50Ms} ms, p99 ${r.withMl.p99Ms} ms)`, `${(100 * r.ratio).toFixed(1)} % of baseline; target ≥ 90 %; responses: ${statuses(r.withMl)}`]);
     const cpu = (x) => (x.cpuUsPerRequest ? `main ${f1(x.cpuUsPerRequest.main)}, writer ${f1(x.cpuUsPerRequest.writer)}, other ${f1(x.cpuUsPerRequest.other)}` : 'n/a');
     rows.push(['server CPU per request, µs', `without ${cpu(r.baseline)}; with ${cpu(r.withMl)}`, 'per thread, /proc; the main thread is the bottleneck in both runs']);
+    for (const [name, v] of Object.entries(r.variants)) {
+      rows.push([`Express + mlAnomalyCheck, ${name} variant`, `${Math.round(v.rps)} req/s, ${(100 * v.ratio).toFixed(1)} % of baseline`, `server CPU per request: ${cpu(v)} µs (js-tests/bench/server-child.js)`]);
+    }
   }
   if (only.has('training')) {
     const r = await benchTraining({ vectors: 50000, runs: quick ? 1 : 3 });

@@ -34,9 +34,10 @@ function loadStream() {
   };
 }
 
-function startServer(withMl) {
+function startServer(withMl, variant) {
+  const args = [path.join(__dirname, 'server-child.js'), ...(withMl ? ['--ml', `--variant=${variant}`] : [])];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'server-child.js'), ...(withMl ? ['--ml'] : [])], {
+    const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let buf = '';
@@ -93,8 +94,8 @@ function run(port, duration, next) {
   });
 }
 
-async function measure(withMl, duration) {
-  const { child, port } = await startServer(withMl);
+async function measure(withMl, duration, variant = 'full') {
+  const { child, port } = await startServer(withMl, variant);
   try {
     const next = loadStream();
     await run(port, Math.max(1, Math.round(duration / 3)), next); // warm-up
@@ -113,10 +114,19 @@ async function measure(withMl, duration) {
   }
 }
 
-async function benchThroughput({ duration = 10 } = {}) {
+/**
+ * Baseline and full middleware; `variants` (see server-child.js: 'js-only', 'untrained') add
+ * runs with parts of the request path taken away, each with its ratio to the baseline.
+ */
+async function benchThroughput({ duration = 10, variants = [] } = {}) {
   const baseline = await measure(false, duration);
   const withMl = await measure(true, duration);
-  return { duration, baseline, withMl, ratio: withMl.rps / baseline.rps };
+  const parts = {};
+  for (const v of variants) {
+    const r = await measure(true, duration, v);
+    parts[v] = { ...r, ratio: r.rps / baseline.rps };
+  }
+  return { duration, baseline, withMl, ratio: withMl.rps / baseline.rps, variants: parts };
 }
 
 module.exports = { benchThroughput };
