@@ -2,6 +2,8 @@
 // The two middlewares over a service whose predictions the test controls: every action band,
 // the confidence gate, revocation and security events, failing open (standard) and closed
 // (strict), and the request context built from the HTTP request. Real Express, real HTTP.
+// middleware-sync.test.js runs this whole file again over a service with `predictSync`, the
+// synchronous path the middlewares take over the real service.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -10,7 +12,9 @@ const express = require('express');
 const { createMiddleware } = require('ml-anomaly');
 const { listen, request } = require('./helpers/http');
 const { identify } = require('./helpers/fake-auth');
-const { ControlledService, prediction } = require('./helpers/controlled-service');
+const { ControlledService, ControlledSyncService, prediction } = require('./helpers/controlled-service');
+
+const Service = process.env.ML_ANOMALY_TEST_SYNC_SERVICE === '1' ? ControlledSyncService : ControlledService;
 
 function echo(req, res) {
   res.json({
@@ -25,7 +29,7 @@ function echo(req, res) {
 }
 
 async function setup(serviceOptions = {}, middlewareOptions = {}) {
-  const service = new ControlledService(serviceOptions);
+  const service = new Service(serviceOptions);
   const revoked = [];
   const events = [];
   const { mlAnomalyCheck, strictMLCheck } = createMiddleware(service, {

@@ -42,4 +42,17 @@ class ControlledService {
   }
 }
 
-module.exports = { ControlledService, prediction };
+/**
+ * The same, with the real service's synchronous `predictSync` beside `predictStreaming`: the
+ * middlewares then score in the same tick (no Promise), the path they take over the real service.
+ */
+class ControlledSyncService extends ControlledService {
+  predictSync(sessionId, userId, requestContext) {
+    this.calls.push({ sessionId, userId, requestContext });
+    const r = this.queue.length ? this.queue.shift() : prediction('ALLOW');
+    if (r instanceof Error) throw r;
+    return { ...r };
+  }
+}
+
+module.exports = { ControlledService, ControlledSyncService, prediction };
