@@ -73,6 +73,15 @@ fn scoring(c: &mut Criterion) {
             )
         })
     });
+    c.bench_function("score/one_vector_with_fast_attribution_top10", |b| {
+        let mut top = [0usize; 10];
+        b.iter(|| {
+            let scores = bundle
+                .attribute_with(next(), AttributionMethod::Fast, &mut ws)
+                .expect("attribute");
+            black_box((scores, ws.top_contributions(&mut top)))
+        })
+    });
     c.bench_function("explain/exact_tree_shap", |b| {
         b.iter(|| {
             black_box(

@@ -33,7 +33,17 @@ pub struct PredictionOutcome {
     pub enforced_action: Action,
     /// Every score (`None` for a fallback).
     pub scores: Option<Scores>,
-    /// The top features and readable text (`None` for a fallback).
+    /// The `prediction.topFeatures` largest contributions of the fast attribution, largest
+    /// first, as numbers: what every answer carries (empty for a fallback).
+    #[serde(default)]
+    pub top_features: Vec<TopFeature>,
+    /// The readable explanation (labels, text, summary, confidence factors) of the same
+    /// attribution: built for anomalies, and for every scored request when
+    /// `prediction.storeAllExplanations` is on; `None` otherwise and for a fallback.
+    ///
+    /// Why not always: on the request path the text and its allocations cost more than the
+    /// attribution itself (docs/benchmarks.md, "The model"), and a normal request's text is
+    /// never shown; reading a prediction back recomputes it exactly from the stored features.
     pub explanation: Option<Explanation>,
     /// Version of the model that scored the request (`None` for a fallback). Both of the
     /// original's `modelVersions` are this one version: the two models are trained together.
@@ -48,6 +58,21 @@ pub struct PredictionOutcome {
     pub features: Vec<f64>,
     /// Behavioral signals the pipeline derived from this request (e.g. `IMPOSSIBLE_TRAVEL`).
     pub signals: Vec<String>,
+}
+
+/// One of a request's largest contributions (see [`PredictionOutcome::top_features`]): the
+/// numbers of core's `FeatureContribution` without its strings.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopFeature {
+    /// Index in the feature vector (`anomaly_core::features::FEATURE_NAMES`).
+    pub index: u32,
+    /// Contribution to the composite score.
+    pub contribution: f64,
+    /// The feature's value.
+    pub value: f64,
+    /// Its robust-scaled value.
+    pub normalized_value: f64,
 }
 
 /// One entry of [`crate::Engine::predict_batch`].

@@ -12,7 +12,7 @@
 //! The layout ([`slot`]) is mirrored in npm/ml-anomaly/lib/prediction.js; `layout()` exports it
 //! so that the package checks the two agree when it opens the engine.
 
-use anomaly_core::features::{feature_index, DerivedKind};
+use anomaly_core::features::DerivedKind;
 use anomaly_core::policy::Action;
 use anomaly_core::N_FEATURES;
 use anomaly_engine::outcome::PredictionOutcome;
@@ -105,15 +105,11 @@ pub fn write(o: &PredictionOutcome, out: &mut [f64]) -> Option<String> {
     }
     out[slot::ENGINE_TIME_US] = o.processing_time_us;
     out[slot::SIGNALS] = signal_mask(&o.signals);
-    let top = o
-        .explanation
-        .as_ref()
-        .map_or(&[][..], |e| &e.top_features[..]);
-    let n = top.len().min(N_FEATURES);
+    let n = o.top_features.len().min(N_FEATURES);
     out[slot::TOP_COUNT] = n as f64;
-    for (i, f) in top.iter().take(n).enumerate() {
+    for (i, f) in o.top_features.iter().take(n).enumerate() {
         let b = slot::TOP + i * slot::TOP_STRIDE;
-        out[b] = feature_index(&f.feature).map_or(-1.0, |j| j as f64);
+        out[b] = f64::from(f.index);
         out[b + 1] = f.contribution;
         out[b + 2] = f.value;
         out[b + 3] = f.normalized_value;
@@ -160,6 +156,8 @@ mod tests {
     use super::*;
     use anomaly_core::ensemble::EnsembleConfig;
     use anomaly_core::explain::{AttributionMethod, Direction, Explanation, FeatureContribution};
+    use anomaly_core::features::feature_index;
+    use anomaly_engine::outcome::TopFeature;
 
     fn outcome(scored: bool) -> PredictionOutcome {
         let scores = EnsembleConfig::default().combine(5.0, 0.7, 2.0, 0.95, 0.9);
@@ -174,6 +172,12 @@ mod tests {
             isolation_forest: c / 2.0,
             autoencoder: c / 2.0,
         };
+        let top = |name: &str, c: f64| TopFeature {
+            index: feature_index(name).unwrap() as u32,
+            contribution: c,
+            value: 3.0,
+            normalized_value: 1.5,
+        };
         PredictionOutcome {
             id: 42,
             session_id: "s".into(),
@@ -185,6 +189,11 @@ mod tests {
             action: if scored { scores.action } else { Action::Allow },
             enforced_action: if scored { scores.action } else { Action::Allow },
             scores: scored.then_some(scores),
+            top_features: if scored {
+                vec![top("ip_diversity", 0.2), top("session_age", -0.1)]
+            } else {
+                vec![]
+            },
             explanation: scored.then(|| Explanation {
                 top_features: vec![feature("ip_diversity", 0.2), feature("session_age", -0.1)],
                 explanation: "text".into(),
@@ -233,6 +242,21 @@ mod tests {
             out[slot::SIGNALS],
             ((1u64 << travel) | (1u64 << device)) as f64
         );
+    }
+
+    #[test]
+    fn writes_a_normal_answer_without_text() {
+        // A scored request that is not an anomaly carries its top features but no readable
+        // explanation (the engine builds that only for anomalies).
+        let mut o = outcome(true);
+        o.is_anomaly = false;
+        o.explanation = None;
+        let mut out = vec![f64::NAN; slot::LEN];
+        assert_eq!(write(&o, &mut out), None);
+        assert_eq!(out[slot::FLAGS], f64::from(FLAG_SCORED));
+        assert_eq!(out[slot::TOP_COUNT], 2.0);
+        let age = feature_index("session_age").unwrap() as f64;
+        assert_eq!(&out[slot::TOP + 4..slot::TOP + 8], &[age, -0.1, 3.0, 1.5]);
     }
 
     #[test]

@@ -4,7 +4,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anomaly_core::explain::AttributionMethod;
+use anomaly_core::bundle::{ModelBundle, Workspace};
+use anomaly_core::ensemble::Scores;
+use anomaly_core::explain::{AttributionMethod, Explanation};
 use anomaly_core::features::RequestEvent;
 use anomaly_core::policy::Action;
 use anomaly_core::{CoreError, N_FEATURES};
@@ -13,7 +15,7 @@ use super::{Engine, Inner};
 use crate::error::{EngineError, Result};
 use crate::lock;
 use crate::metrics::ScoredSample;
-use crate::outcome::{BatchPrediction, PredictionOutcome, TrainReason};
+use crate::outcome::{BatchPrediction, PredictionOutcome, TopFeature, TrainReason};
 use crate::store::{self, PendingPrediction};
 use crate::window::Admission;
 
@@ -31,6 +33,44 @@ pub(crate) fn enforced_action(
     } else {
         Action::Monitor
     }
+}
+
+/// A request's scores, top contributions and, when wanted, its readable explanation.
+struct Scored {
+    scores: Scores,
+    top_features: Vec<TopFeature>,
+    explanation: Option<Explanation>,
+}
+
+/// Scores `x` with the fast attribution; the readable explanation only for an anomaly or when
+/// every explanation is stored (see [`PredictionOutcome::explanation`]). The top features are
+/// the ones [`ModelBundle::explanation_from`] would list, in the same order, with the same numbers.
+fn score_and_attribute(
+    bundle: &ModelBundle,
+    ws: &mut Workspace,
+    x: &[f64],
+    top_k: usize,
+    always_explain: bool,
+) -> std::result::Result<Scored, CoreError> {
+    let scores = bundle.attribute_with(x, AttributionMethod::Fast, ws)?;
+    let mut order = [0usize; N_FEATURES];
+    let n = ws.top_contributions(&mut order[..top_k.min(N_FEATURES)]);
+    let top_features = order[..n]
+        .iter()
+        .map(|&j| TopFeature {
+            index: j as u32,
+            contribution: ws.contributions()[j],
+            value: x[j],
+            normalized_value: ws.normalized()[j],
+        })
+        .collect();
+    let explanation = (scores.is_anomaly || always_explain)
+        .then(|| bundle.explanation_from(x, &scores, ws, AttributionMethod::Fast, top_k));
+    Ok(Scored {
+        scores,
+        top_features,
+        explanation,
+    })
 }
 
 impl Engine {
@@ -99,14 +139,12 @@ impl Inner {
 
         let model = self.active();
         let (prediction, error) = match &model {
-            Some(m) => {
-                match m.with_workspace(|b, ws| {
-                    b.predict_with(&x, AttributionMethod::Fast, cfg.top_features, ws)
-                }) {
-                    Ok(p) => (Some(p), None),
-                    Err(e) => (None, Some(format!("scoring failed: {e}"))),
-                }
-            }
+            Some(m) => match m.with_workspace(|b, ws| {
+                score_and_attribute(b, ws, &x, cfg.top_features, cfg.store_all_explanations)
+            }) {
+                Ok(p) => (Some(p), None),
+                Err(e) => (None, Some(format!("scoring failed: {e}"))),
+            },
             None => (None, None),
         };
         let version = prediction.as_ref().and(model.as_ref()).map(|m| m.version);
@@ -147,7 +185,8 @@ impl Inner {
                         cfg.enforce_min_confidence,
                     ),
                     scores: Some(s),
-                    explanation: Some(p.explanation),
+                    top_features: p.top_features,
+                    explanation: p.explanation,
                     model_version: version,
                     processing_time_us: 0.0,
                     fallback: false,
@@ -167,6 +206,7 @@ impl Inner {
                 action: Action::Allow,
                 enforced_action: Action::Allow,
                 scores: None,
+                top_features: Vec::new(),
                 explanation: None,
                 model_version: None,
                 processing_time_us: 0.0,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anomaly_core::explain::AttributionMethod;
-use anomaly_core::features::RequestEvent;
+use anomaly_core::features::{RequestEvent, FEATURE_NAMES};
 use anomaly_core::policy::Action;
 
 use super::*;
@@ -201,8 +201,12 @@ fn training_reports_progress_registers_and_swaps() {
     let o = engine.predict(traffic.next_event(), None).unwrap();
     assert!(!o.fallback);
     assert_eq!(o.model_version, Some(1));
-    let explanation = o.explanation.as_ref().unwrap();
-    assert_eq!(explanation.top_features.len(), 5);
+    assert_eq!(o.top_features.len(), 5);
+    assert_eq!(
+        o.explanation.is_some(),
+        o.is_anomaly,
+        "the readable explanation is built for anomalies only"
+    );
     let s = o.scores.unwrap();
     assert_eq!(o.anomaly_score, s.composite);
     assert!((0.0..=1.0).contains(&s.composite));
@@ -544,6 +548,49 @@ fn retention_prunes_old_records_and_training_vectors() {
     assert_eq!(engine.status().training_window_size, 20);
 }
 
+/// The answer's top features are the explanation's, in order, bit for bit.
+fn assert_same_top_features(o: &PredictionOutcome, e: &anomaly_core::explain::Explanation) {
+    assert_eq!(o.top_features.len(), e.top_features.len());
+    for (t, f) in o.top_features.iter().zip(&e.top_features) {
+        assert_eq!(FEATURE_NAMES[t.index as usize], f.feature);
+        assert_eq!(t.contribution.to_bits(), f.contribution.to_bits());
+        assert_eq!(t.value.to_bits(), f.value.to_bits());
+        assert_eq!(t.normalized_value.to_bits(), f.normalized_value.to_bits());
+    }
+}
+
+#[test]
+fn every_scored_answer_has_top_features_and_anomalies_their_text() {
+    let (engine, mut traffic) = trained_engine(small_config());
+    let normal = feed(&engine, &mut traffic, 50);
+    let attack: Vec<_> = traffic
+        .attack(1, 10)
+        .into_iter()
+        .map(|e| engine.predict(e, None).unwrap())
+        .collect();
+    let mut anomalies = 0;
+    for o in normal.iter().chain(&attack) {
+        assert_eq!(o.top_features.len(), 5);
+        assert_eq!(o.explanation.is_some(), o.is_anomaly);
+        if let Some(e) = &o.explanation {
+            anomalies += 1;
+            assert_same_top_features(o, e);
+            assert!(!e.summary.is_empty());
+        }
+    }
+    assert!(anomalies > 0, "the attack raised anomalies");
+
+    // storeAllExplanations: every scored request gets its readable explanation, which lists
+    // the same top features.
+    let mut config = small_config();
+    config.prediction.store_all_explanations = true;
+    let (engine, mut traffic) = trained_engine(config);
+    for o in feed(&engine, &mut traffic, 20) {
+        let e = o.explanation.as_ref().expect("explained");
+        assert_same_top_features(&o, e);
+    }
+}
+
 #[test]
 fn prediction_access_and_feedback_rules() {
     let (engine, mut traffic) = trained_engine(small_config());
@@ -556,11 +603,10 @@ fn prediction_access_and_feedback_rules() {
         .explanation
         .as_ref()
         .expect("recomputed when not stored");
-    assert_eq!(
-        stored_or_recomputed,
-        o.explanation.as_ref().unwrap(),
-        "recomputed exactly"
-    );
+    assert_same_top_features(&o, stored_or_recomputed);
+    if let Some(e) = &o.explanation {
+        assert_eq!(stored_or_recomputed, e, "recomputed exactly");
+    }
     assert_eq!(
         engine
             .prediction(o.id, "someone-else", false)

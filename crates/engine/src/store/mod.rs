@@ -497,6 +497,7 @@ mod tests {
                 action: Action::Allow,
                 enforced_action: Action::Allow,
                 scores: None,
+                top_features: Vec::new(),
                 explanation: None,
                 model_version: None,
                 processing_time_us: 1.0,
