@@ -282,7 +282,15 @@ export interface AnomalyServiceOptions {
   isolationForest?: { nTrees?: number; sampleSize?: number; maxTreeDepth?: number | 'auto'; contamination?: number };
   autoencoder?: { inputDim?: number; encodingDim?: number; learningRate?: number; epochs?: number; batchSize?: number; validationSplit?: number };
   retraining?: { minSamplesForTraining?: number; hourlyRetrainThreshold?: number; dailyRetrainForced?: boolean; modelWindowDays?: number };
-  prediction?: { ensembleWeight?: { isolationForest?: number; autoencoder?: number }; anomalyThreshold?: number };
+  prediction?: {
+    ensembleWeight?: { isolationForest?: number; autoencoder?: number };
+    anomalyThreshold?: number;
+    /**
+     * Build and store the readable explanation of every scored request, not only of anomalies
+     * (false). Off, a normal request's explanation is recomputed exactly when it is read back.
+     */
+    storeAllExplanations?: boolean;
+  };
   /** A raw engine configuration fragment (crates/engine EngineConfig), merged last. */
   engine?: Record<string, unknown>;
   /** Anything with info/warn/error (console, pino...). Quiet by default. */
