@@ -4,6 +4,7 @@ use anomaly_core::bundle::{TrainingMetrics, TrainingProgress};
 use anomaly_core::drift::{DriftPoint, DriftReport, Trend};
 use anomaly_core::ensemble::Scores;
 use anomaly_core::explain::{Attribution, AttributionMethod, Explanation};
+use anomaly_core::features::DerivedKind;
 use anomaly_core::policy::Action;
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +58,7 @@ pub struct PredictionOutcome {
     /// The 59 features of the request.
     pub features: Vec<f64>,
     /// Behavioral signals the pipeline derived from this request (e.g. `IMPOSSIBLE_TRAVEL`).
-    pub signals: Vec<String>,
+    pub signals: Vec<DerivedKind>,
 }
 
 /// One of a request's largest contributions (see [`PredictionOutcome::top_features`]): the

@@ -66,10 +66,10 @@ fn action_index(a: Action) -> f64 {
     ACTIONS.iter().position(|&x| x == a).unwrap_or(0) as f64
 }
 
-fn signal_mask(names: &[String]) -> f64 {
+fn signal_mask(kinds: &[DerivedKind]) -> f64 {
     let mut mask = 0u64;
-    for name in names {
-        if let Some(i) = SIGNAL_NAMES.iter().position(|k| k.as_str() == name) {
+    for kind in kinds {
+        if let Some(i) = SIGNAL_NAMES.iter().position(|k| k == kind) {
             mask |= 1 << i;
         }
     }
@@ -209,11 +209,7 @@ mod tests {
             fallback: !scored,
             error: (!scored).then(|| "no model".to_string()),
             features: vec![0.0; N_FEATURES],
-            signals: vec![
-                "IMPOSSIBLE_TRAVEL".into(),
-                "NEW_DEVICE".into(),
-                "NOT_A_SIGNAL".into(),
-            ],
+            signals: vec![DerivedKind::ImpossibleTravel, DerivedKind::NewDevice],
         }
     }
 

@@ -18,8 +18,9 @@
  *
  * Why a factory over a service: the exported middlewares are bound to the singleton, but an app
  * with its own `createAnomalyService()` instance — or a test that controls every prediction — needs
- * the same behaviour over another object. The service only needs `predictStreaming`; the
- * integration callbacks are read at request time, so `configure()` after `require()` still applies.
+ * the same behaviour over another object. The service only needs `predictStreaming` (its
+ * `predictSync`, when it has one, is used instead: no Promise per request); the integration
+ * callbacks are read at request time, so `configure()` after `require()` still applies.
  */
 
 const { performance } = require('node:perf_hooks');

@@ -161,11 +161,7 @@ impl Inner {
             lock(&self.drift_window).push(ts, &x, p.scores.composite, v);
         }
 
-        let signals = observation
-            .derived
-            .iter()
-            .map(|k| k.as_str().to_string())
-            .collect();
+        let signals = observation.derived.iter().collect();
         let outcome = match prediction {
             Some(p) => {
                 let s = p.scores;
