@@ -198,10 +198,7 @@ fn stuffing(cfg: &SimConfig, people: &[Person], k: u32, rng: &mut SimRng) -> Vec
             label(Scenario::CredentialStuffing, true, k),
         );
         if success {
-            let size = login_size(w.rng);
-            w.hit(LOGIN, 200, Some(size));
-            w.wait(1.0);
-            w.hit(DASHBOARD, 200, None);
+            w.sign_in();
             let requests = w.rng.random_range(4..15);
             loot(&mut w, 4.0, requests);
         } else {
@@ -322,10 +319,7 @@ fn probing(cfg: &SimConfig, people: &[Person], k: u32, rng: &mut SimRng) -> Opti
         net,
         label(Scenario::PrivilegeProbing, true, k),
     );
-    let size = login_size(w.rng);
-    w.hit(LOGIN, 200, Some(size));
-    w.wait(1.0);
-    w.hit(DASHBOARD, 200, None);
+    w.sign_in();
     for _ in 0..w.rng.random_range(15..46) {
         w.think(8.0);
         let id = object_id(w.rng);
@@ -384,10 +378,7 @@ fn exfiltration(
         net,
         label(Scenario::SlowExfiltration, true, k),
     );
-    let size = login_size(w.rng);
-    w.hit(LOGIN, 200, Some(size));
-    w.wait(1.0);
-    w.hit(DASHBOARD, 200, None);
+    w.sign_in();
     let end = t0 + w.rng.random_range(3 * MS_PER_HOUR..8 * MS_PER_HOUR);
     let mut month = 1;
     while w.t < end {

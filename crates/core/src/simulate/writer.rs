@@ -127,6 +127,15 @@ impl<'a> Writer<'a> {
         self.hit_path(route, path, status, size);
     }
 
+    /// A successful login, a second's pause and the dashboard: how every attack session that
+    /// holds valid credentials begins.
+    pub fn sign_in(&mut self) {
+        let size = login_size(self.rng);
+        self.hit(super::catalog::LOGIN, 200, Some(size));
+        self.wait(1.0);
+        self.hit(super::catalog::DASHBOARD, 200, None);
+    }
+
     pub fn hit(&mut self, route: Route, status: u16, size: Option<u64>) {
         self.hit_id(route, "0", status, size);
     }
