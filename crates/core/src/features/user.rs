@@ -30,18 +30,113 @@ pub(crate) struct UserSession {
     pub last_seen: i64,
 }
 
+/// Sessions whose uses of one sensitive action are counted one by one.
+pub const SENSITIVE_SESSIONS: usize = 4;
+
 /// A user's use of one sensitive action: when, and how many times per session.
+///
+/// Why a slot per session: a user often has several sessions at once (two devices, two tabs)
+/// and an attacker in a stolen session runs beside the victim's own. With a single "current
+/// session" count, each session's use reset the other's count, so a session exporting fifty
+/// reports between the victim's exports never exceeded anything, and its count even became the
+/// victim's record. The latest [`SENSITIVE_SESSIONS`] sessions are counted exactly; an older one
+/// leaves its count in `record` when its slot is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SensitiveUse {
     pub hash: u64,
     pub last_seen: i64,
-    /// Session the current count belongs to.
-    pub session: u64,
-    /// Uses in that session so far.
-    pub count: u16,
-    /// Most uses in one earlier session seen within the last week.
+    /// Uses per session, for the sessions that used it last (`count` 0: a free slot).
+    pub sessions: [SessionUses; SENSITIVE_SESSIONS],
+    /// Most uses in one session that has left `sessions`...
     pub record: u16,
+    /// ...and that session's last use (the record expires a window after it).
+    pub record_seen: i64,
+}
+
+/// How many times one session used a sensitive action, and when it last did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionUses {
+    pub session: u64,
+    pub count: u16,
+    pub last_seen: i64,
+}
+
+impl SensitiveUse {
+    fn fresh(hash: u64) -> Self {
+        SensitiveUse {
+            hash,
+            last_seen: i64::MIN,
+            sessions: [SessionUses::default(); SENSITIVE_SESSIONS],
+            record: 0,
+            record_seen: i64::MIN,
+        }
+    }
+
+    /// Counts one use by `session` at `t` and returns the session's uses so far and the most
+    /// uses of any *other* session whose last use is after `since`.
+    fn count_use(&mut self, session: u64, t: i64, since: i64) -> (u16, u16) {
+        if self.record_seen <= since {
+            self.record = 0;
+        }
+        for s in &mut self.sessions {
+            if s.count > 0 && s.last_seen <= since {
+                *s = SessionUses::default();
+            }
+        }
+        let slot = match self
+            .sessions
+            .iter()
+            .position(|s| s.count > 0 && s.session == session)
+        {
+            Some(i) => i,
+            None => {
+                let i = self
+                    .sessions
+                    .iter()
+                    .position(|s| s.count == 0)
+                    .or_else(|| {
+                        let oldest = self
+                            .sessions
+                            .iter()
+                            .enumerate()
+                            .min_by_key(|(_, s)| s.last_seen);
+                        oldest.map(|(i, _)| i)
+                    })
+                    .unwrap_or(0);
+                if let Some(old) = self.sessions.get(i).copied() {
+                    if old.count > 0 && old.count >= self.record {
+                        self.record = old.count;
+                        self.record_seen = old.last_seen;
+                    }
+                }
+                if let Some(s) = self.sessions.get_mut(i) {
+                    *s = SessionUses {
+                        session,
+                        count: 0,
+                        last_seen: t,
+                    };
+                }
+                i
+            }
+        };
+        let mut others = self.record;
+        for (i, s) in self.sessions.iter().enumerate() {
+            if i != slot && s.count > 0 {
+                others = others.max(s.count);
+            }
+        }
+        let own = match self.sessions.get_mut(slot) {
+            Some(s) => {
+                s.count = s.count.saturating_add(1);
+                s.last_seen = s.last_seen.max(t);
+                s.count
+            }
+            None => 0,
+        };
+        (own, others)
+    }
 }
 
 /// What one sensitive request tells about the user's habits.
@@ -243,7 +338,8 @@ impl UserState {
     /// Records a use of sensitive action `hash` in `session` at `t`. `new` when the user,
     /// known for at least `known_ms`, had not used it within `window_ms`; `over_volume` when
     /// this session has now used it more than `max(min, factor × record)` times, the record
-    /// being the most uses in one earlier session within `window_ms`.
+    /// being the most uses in one other session of the user within `window_ms` (concurrent
+    /// sessions included; see [`SensitiveUse`]).
     pub fn record_sensitive(
         &mut self,
         hash: u64,
@@ -257,29 +353,21 @@ impl UserState {
         let since = t.saturating_sub(window_ms);
         let entry = match self.sensitive.iter().position(|s| s.hash == hash) {
             Some(i) => i,
+            None if self.sensitive.len() < USER_SENSITIVE => {
+                self.sensitive.push(SensitiveUse::fresh(hash));
+                self.sensitive.len() - 1
+            }
             None => {
-                let fresh = SensitiveUse {
-                    hash,
-                    last_seen: i64::MIN,
-                    session,
-                    count: 0,
-                    record: 0,
-                };
-                if self.sensitive.len() < USER_SENSITIVE {
-                    self.sensitive.push(fresh);
-                    self.sensitive.len() - 1
-                } else {
-                    let oldest = self
-                        .sensitive
-                        .iter()
-                        .enumerate()
-                        .min_by_key(|(_, s)| s.last_seen)
-                        .map_or(0, |(i, _)| i);
-                    if let Some(s) = self.sensitive.get_mut(oldest) {
-                        *s = fresh;
-                    }
-                    oldest
+                let oldest = self
+                    .sensitive
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, s)| s.last_seen)
+                    .map_or(0, |(i, _)| i);
+                if let Some(s) = self.sensitive.get_mut(oldest) {
+                    *s = SensitiveUse::fresh(hash);
                 }
+                oldest
             }
         };
         let Some(s) = self.sensitive.get_mut(entry) else {
@@ -289,21 +377,12 @@ impl UserState {
             };
         };
         let new = known && s.last_seen <= since;
-        if s.last_seen <= since {
-            s.record = 0;
-            s.count = 0;
-            s.session = session;
-        } else if s.session != session {
-            s.record = s.record.max(s.count);
-            s.count = 0;
-            s.session = session;
-        }
-        s.count = s.count.saturating_add(1);
+        let (own, record) = s.count_use(session, t, since);
         s.last_seen = s.last_seen.max(t);
-        let limit = f64::from(min).max(factor * f64::from(s.record));
+        let limit = f64::from(min).max(factor * f64::from(record));
         SensitiveCheck {
             new,
-            over_volume: f64::from(s.count) > limit,
+            over_volume: f64::from(own) > limit,
         }
     }
 
@@ -438,6 +517,64 @@ mod tests {
         // after a quiet week the record is forgotten and the use is new again
         let later = check(3, 11 * day);
         assert!(later.new && !later.over_volume);
+    }
+
+    #[test]
+    fn concurrent_sessions_are_counted_apart() {
+        let mut u = UserState {
+            events_total: 1,
+            first_seen: 0,
+            ..UserState::default()
+        };
+        let (day, week) = (86_400_000, 7 * 86_400_000);
+        let limits = (10, 2.0);
+        // the victim's session 1 uses the action once for every three uses of the
+        // attacker's session 2, interleaved: each is counted on its own, so session 2 goes
+        // over twice session 1's count (its record) once past the minimum of 10
+        let mut over = Vec::new();
+        let mut t = 2 * day;
+        for k in 0..40 {
+            t += 1000;
+            if k % 4 == 3 {
+                assert!(!u.record_sensitive(7, 1, t, week, day, limits).over_volume);
+            } else {
+                over.push(u.record_sensitive(7, 2, t, week, day, limits).over_volume);
+            }
+        }
+        let first_over = over.iter().position(|&o| o).expect("session 2 goes over");
+        // session 2's 11th use: session 1 has 3 uses then, 2 × 3 < 10
+        assert_eq!(first_over, 10);
+        assert!(over[first_over..].iter().all(|&o| o));
+        assert_eq!(
+            u.sensitive[0].sessions.iter().map(|s| s.count).max(),
+            Some(30)
+        );
+    }
+
+    #[test]
+    fn sensitive_records_outlive_their_slot_for_a_window() {
+        let mut u = UserState {
+            events_total: 1,
+            first_seen: 0,
+            ..UserState::default()
+        };
+        let (day, week) = (86_400_000, 7 * 86_400_000);
+        let limits = (3, 2.0);
+        let mut uses = |session: u64, t: i64, n: usize| {
+            (0..n)
+                .map(|k| u.record_sensitive(7, session, t + k as i64, week, day, limits))
+                .filter(|c| c.over_volume)
+                .count()
+        };
+        // a heavy session of 20 uses, then more light sessions than there are slots
+        assert_eq!(uses(1, day, 20), 20 - 3);
+        for s in 0..SENSITIVE_SESSIONS as u64 + 2 {
+            assert_eq!(uses(10 + s, 2 * day + s as i64 * 1000, 2), 0);
+        }
+        // session 1 left its slot but its 20 uses are still the record: 40 are fine
+        assert_eq!(uses(99, 3 * day, 40), 0);
+        // a window after the last use of all of them, nothing is remembered: max(3, 0)
+        assert_eq!(uses(100, 4 * day + week, 11), 8);
     }
 
     #[test]
