@@ -11,14 +11,22 @@
 //!   with an external signal), among 1,000 tracked sessions of 200 users.
 //! - `observe/new_session`: the first request of a new session id at the LRU cap (evicts and
 //!   reuses a slot), the worst case of a flood.
+//! - `snapshot/serialize_full_state`: the engine's state snapshot (postcard) of a state at the
+//!   default caps, every window full: 10,000 sessions of 200 events, 2,000 users. The engine
+//!   used to hold the state lock for all of it, the longest a request could wait.
+//! - `snapshot/in_steps_of_64`: the same snapshot as the engine takes it now, 64 entries per
+//!   hold of the lock (`SnapshotWriter`); the bench also prints the median and longest step,
+//!   which is what a request can wait now.
 //!
 //! Run: `cargo bench --bench features -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use anomaly_core::features::snapshot::snapshot_in_steps;
 use anomaly_core::features::{
-    BehaviorState, GeoPoint, RequestEvent, Sensitivity, Severity, Signal, StateConfig, N_FEATURES,
+    BehaviorState, GeoPoint, RequestEvent, Sensitivity, Severity, Signal, SnapshotWriter,
+    StateConfig, N_FEATURES,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -126,9 +134,56 @@ fn bench_observe(c: &mut Criterion) {
     group.finish();
 }
 
+fn bench_snapshot(c: &mut Criterion) {
+    let mut st = BehaviorState::new(StateConfig::default()).unwrap();
+    let mut out = [0.0; N_FEATURES];
+    let sessions = StateConfig::default().max_sessions;
+    let ids: Vec<(String, String)> = (0..sessions)
+        .map(|s| (format!("session-{s:05}"), format!("user-{:04}", s % 2_000)))
+        .collect();
+    for i in 0..200 {
+        for (s, (sid, uid)) in ids.iter().enumerate() {
+            let ts = T0 + i as i64 * 4_000 + s as i64 / 10;
+            st.observe(&request(i + s, sid, uid, ts), &mut out).unwrap();
+        }
+    }
+    let bytes = postcard::to_allocvec(&st).unwrap().len();
+    eprintln!("snapshot: {sessions} sessions of 200 events, {bytes} bytes");
+    let mut group = c.benchmark_group("snapshot");
+    group.sample_size(10);
+    group.bench_function("serialize_full_state", |b| {
+        b.iter(|| black_box(postcard::to_allocvec(black_box(&st)).unwrap()))
+    });
+    group.bench_function("in_steps_of_64", |b| {
+        b.iter(|| black_box(snapshot_in_steps(black_box(&st), 64).unwrap()))
+    });
+    group.finish();
+    let mut steps = Vec::new();
+    for _ in 0..5 {
+        let mut w = SnapshotWriter::new(&st).unwrap();
+        loop {
+            let t = Instant::now();
+            let done = w.step(&st, 64).unwrap();
+            steps.push(t.elapsed().as_secs_f64() * 1e3);
+            if done {
+                break;
+            }
+        }
+        black_box(w.finish().unwrap());
+    }
+    steps.sort_by(f64::total_cmp);
+    eprintln!(
+        "snapshot steps of 64: {} steps per snapshot, median {:.3} ms, p99 {:.3} ms, longest {:.3} ms",
+        steps.len() / 5,
+        steps[steps.len() / 2],
+        steps[steps.len() * 99 / 100],
+        steps[steps.len() - 1]
+    );
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3)).sample_size(50);
-    targets = bench_observe
+    targets = bench_observe, bench_snapshot
 }
 criterion_main!(benches);

@@ -44,6 +44,10 @@ pub enum CoreError {
     /// An event handed to the feature pipeline was unusable.
     #[error("invalid event: {0}")]
     InvalidEvent(String),
+
+    /// The behavioral state could not be serialized.
+    #[error("state snapshot: {0}")]
+    Snapshot(String),
 }
 
 /// Result alias used throughout the crate.

@@ -85,6 +85,7 @@ fn core_failure(e: &CoreError) -> Failure {
         CoreError::InvalidBundle(_)
         | CoreError::UnsupportedSchema { .. }
         | CoreError::NotEnoughData { .. } => ("ML_ANOMALY_MODEL", false),
+        CoreError::Snapshot(_) => ("ML_ANOMALY_INTERNAL", false),
     };
     Failure {
         code,

@@ -4,6 +4,10 @@
 //! to slots. The slab never grows past the cap, and an evicted slot is reused in place (its
 //! value reset, its allocations kept), so a flood of new ids costs no memory beyond the cap.
 //!
+//! Every lookup stamps its slot from a counter, so the recency order can also be read slot by
+//! slot (a snapshot taken in steps, between which requests move entries around, sorts by the
+//! stamps: see `features::snapshot`).
+//!
 //! The index hash is SipHash keyed by [`StateConfig::hash_key`](super::StateConfig), so callers
 //! that let clients choose ids can defeat hash flooding by setting a secret key. The index is
 //! never serialized: a snapshot lists entries from most to least recently used and loading
@@ -38,6 +42,8 @@ struct Slot<V> {
     prev: u32,
     next: u32,
     live: bool,
+    /// The `clock` of the slot's latest lookup: larger is more recent.
+    stamp: u64,
 }
 
 /// What [`Lru::find_or_insert`] did.
@@ -59,6 +65,7 @@ pub(crate) struct Lru<V> {
     head: u32,
     tail: u32,
     cap: usize,
+    clock: u64,
 }
 
 impl<V: Default> Lru<V> {
@@ -70,6 +77,7 @@ impl<V: Default> Lru<V> {
             head: NIL,
             tail: NIL,
             cap: cap.max(1),
+            clock: 0,
         }
     }
 
@@ -108,10 +116,15 @@ impl<V: Default> Lru<V> {
     /// The slot of `key`, marked most recently used; inserted (with a default or reset value)
     /// when absent, evicting the least recently used entry when at the cap.
     pub fn find_or_insert(&mut self, key: &str, reset: impl FnOnce(&mut V)) -> (u32, Lookup) {
+        self.clock += 1;
+        let stamp = self.clock;
         if let Some(&i) = self.index.get(key) {
             if self.head != i {
                 self.unlink(i);
                 self.push_front(i);
+            }
+            if let Some(s) = self.slots.get_mut(i as usize) {
+                s.stamp = stamp;
             }
             return (i, Lookup::Found);
         }
@@ -124,6 +137,7 @@ impl<V: Default> Lru<V> {
                 prev: NIL,
                 next: NIL,
                 live: false,
+                stamp: 0,
             });
             ((self.slots.len() - 1) as u32, Lookup::Inserted)
         } else {
@@ -139,6 +153,7 @@ impl<V: Default> Lru<V> {
             s.key.clear();
             s.key.push_str(key);
             s.live = true;
+            s.stamp = stamp;
             reset(&mut s.value);
         }
         self.index.insert(key.to_owned(), i);
@@ -179,6 +194,20 @@ impl<V: Default> Lru<V> {
             i = next;
         }
         removed
+    }
+
+    /// Slots in the slab, live or free: the range [`Lru::slot`] reads.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The entry in slot `i` with its recency stamp, if the slot is live. Slots keep their
+    /// entry until it is evicted or expired, whatever lookups do to the recency order.
+    pub fn slot(&self, i: usize) -> Option<(u64, &str, &V)> {
+        self.slots
+            .get(i)
+            .filter(|s| s.live)
+            .map(|s| (s.stamp, s.key.as_str(), &s.value))
     }
 
     /// Entries from most to least recently used.

@@ -25,6 +25,7 @@
 //! - [`event`] — [`RequestEvent`] and its parts (serde, camelCase).
 //! - [`config`] — [`StateConfig`].
 //! - [`state`] — [`BehaviorState`], [`Observation`].
+//! - [`snapshot`] — [`SnapshotWriter`]: the state serialized in steps, for callers that lock it.
 //! - [`signals`] — [`DerivedKind`], [`DerivedSignals`], [`SignalCategory`].
 //! - [`names`] — the 59 names, their groups and index constants.
 //! - internals: `normalize` (string caps, stable hashes, endpoint normalisation), `time`,
@@ -40,6 +41,7 @@ pub mod names;
 pub mod normalize;
 mod session;
 pub mod signals;
+pub mod snapshot;
 pub mod state;
 mod tables;
 pub mod time;
@@ -54,5 +56,6 @@ pub use event::{GeoPoint, RequestEvent, Sensitivity, Severity, Signal, MAX_TIMES
 pub use extract::MAX_DURATION_S;
 pub use names::{feature_index, FEATURE_GROUPS, FEATURE_NAMES, N_FEATURES};
 pub use signals::{DerivedKind, DerivedSignals, SignalCategory};
+pub use snapshot::SnapshotWriter;
 pub use state::{BehaviorState, Observation, WEEK_MS};
 pub use window::{BURST_EVENTS, BURST_SPAN_MS, RATE_MINUTES, WINDOW};

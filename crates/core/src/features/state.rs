@@ -214,6 +214,14 @@ impl BehaviorState {
         &self.config
     }
 
+    pub(crate) fn sessions_map(&self) -> &Lru<SessionState> {
+        &self.sessions
+    }
+
+    pub(crate) fn users_map(&self) -> &Lru<UserState> {
+        &self.users
+    }
+
     pub fn tracked_sessions(&self) -> usize {
         self.sessions.len()
     }
