@@ -5,7 +5,7 @@
 #
 #   1. setup          scripts/setup.sh: wasm32 target (or Debian's fallback), wasm-bindgen-cli,
 #                     Chromium, npm packages; a quick no-op when everything is there
-#   2. Rust           rustfmt check, clippy (warnings are errors), cargo test --workspace: unit tests, the
+#   2. Rust           rustfmt check, clippy and rustdoc (warnings are errors), cargo test --workspace: unit tests, the
 #                     integration tests in tests/ (ADBench quality when ../shared is present,
 #                     features, drift, engine restart/crash/store files), doc tests
 #   3. wasm32 gate    scripts/check-wasm-core.sh: anomaly-core builds for wasm32 and uses no
@@ -37,9 +37,11 @@ bash scripts/setup.sh
 cargo="$(host_cargo)" || die "cargo not found"
 export RUSTC="$(host_rustc)"
 
-step "2/6 Rust: fmt, clippy and cargo test --workspace"
+step "2/6 Rust: fmt, clippy, rustdoc and cargo test --workspace"
 "$cargo" fmt --all --check
 "$cargo" clippy --workspace --all-targets --quiet -- -D warnings
+# the crate docs are the design notes (ARCHITECTURE.md points into them): no broken links
+RUSTDOCFLAGS="-D warnings" "$cargo" doc --workspace --no-deps --quiet
 "$cargo" test --workspace --quiet
 
 step "3/6 wasm32 gate for anomaly-core"

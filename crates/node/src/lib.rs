@@ -27,6 +27,11 @@
 //! the latest progress event of any training (manual, automatic, drift-triggered, scheduled),
 //! and polling it from an unref'd timer needs no threadsafe function whose lifetime could keep
 //! the process alive or outlive the environment.
+//!
+//! The crate has no public Rust API (Node loads it as a shared library), so its documentation
+//! is for maintainers and links to its private modules: read it with
+//! `cargo doc -p anomaly-node --document-private-items`.
+#![allow(rustdoc::private_intra_doc_links)]
 
 mod engine;
 mod errors;

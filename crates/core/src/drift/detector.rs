@@ -6,7 +6,7 @@
 //! threshold` (default 0.15). Every term is on `[0, 1]` so that the weights mean what they say:
 //!
 //! - **PSI'** = `min(1, PSI)` of the current composite scores against the reference score bins.
-//!   PSI is unbounded in principle (≤ 18.4 with our smoothing, see [`super::psi`]); by the usual
+//!   PSI is unbounded in principle (≤ 18.4 with our smoothing, see [`super::psi`](mod@super::psi)); by the usual
 //!   reading 0.25 is already a *significant* shift, so values past 1 carry no extra meaning and
 //!   the cap stops one term from swamping the other three. The report's `psi` is uncapped.
 //! - **KS** = the two-sample KS statistic of current scores against the reference score sample

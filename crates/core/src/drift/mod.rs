@@ -8,10 +8,10 @@
 //! threw, and was silently 0; its KS "p-value" was never checked against anything. Here every
 //! piece is defined, bounded and tested, and the KS test reproduces SciPy.
 //!
-//! - [`psi`]: Population Stability Index over reference quantile bins ([`QuantileBins`]).
+//! - [`psi`](mod@psi): Population Stability Index over reference quantile bins ([`QuantileBins`]).
 //! - [`ks`]: two-sample Kolmogorov–Smirnov test, a port of `scipy.stats.ks_2samp` (exact and
 //!   asymptotic p-values), with [`kolmogorov`] holding the finite-n Kolmogorov distribution.
-//! - [`reference`]: the compact training-time summary ([`DriftReference`]) stored in the model
+//! - [`reference`](mod@reference): the compact training-time summary ([`DriftReference`]) stored in the model
 //!   bundle.
 //! - [`detector`]: [`assess`] — the composite score, per-feature drift and the report.
 //! - [`trend`]: bounded history of composites and its direction.

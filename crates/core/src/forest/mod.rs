@@ -438,7 +438,7 @@ impl IsolationForest {
         }
     }
 
-    /// E[h]: per tree the cover-weighted mean leaf value (training rows per leaf as weights),
+    /// E\[h\]: per tree the cover-weighted mean leaf value (training rows per leaf as weights),
     /// averaged over trees. The baseline both attributions start from.
     pub fn expected_path_length(&self) -> f64 {
         self.expected_path_length
