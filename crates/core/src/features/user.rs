@@ -490,14 +490,21 @@ mod tests {
         assert_eq!(u.devices_since(week), 2);
     }
 
-    #[test]
-    fn sensitive_use_is_new_once_and_voluminous_beyond_the_record() {
-        let mut u = UserState {
+    const DAY: i64 = 86_400_000;
+
+    /// A user first seen at 0, with one request behind them.
+    fn known_user() -> UserState {
+        UserState {
             events_total: 1,
             first_seen: 0,
             ..UserState::default()
-        };
-        let (day, week) = (86_400_000, 7 * 86_400_000);
+        }
+    }
+
+    #[test]
+    fn sensitive_use_is_new_once_and_voluminous_beyond_the_record() {
+        let mut u = known_user();
+        let (day, week) = (DAY, 7 * DAY);
         let limits = (3, 2.0);
         let mut check = |session: u64, t: i64| u.record_sensitive(9, session, t, week, day, limits);
         // known for two days: the first use is new; 4 uses in one session exceed max(3, 0)
@@ -521,12 +528,8 @@ mod tests {
 
     #[test]
     fn concurrent_sessions_are_counted_apart() {
-        let mut u = UserState {
-            events_total: 1,
-            first_seen: 0,
-            ..UserState::default()
-        };
-        let (day, week) = (86_400_000, 7 * 86_400_000);
+        let mut u = known_user();
+        let (day, week) = (DAY, 7 * DAY);
         let limits = (10, 2.0);
         // the victim's session 1 uses the action once for every three uses of the
         // attacker's session 2, interleaved: each is counted on its own, so session 2 goes
@@ -553,12 +556,8 @@ mod tests {
 
     #[test]
     fn sensitive_records_outlive_their_slot_for_a_window() {
-        let mut u = UserState {
-            events_total: 1,
-            first_seen: 0,
-            ..UserState::default()
-        };
-        let (day, week) = (86_400_000, 7 * 86_400_000);
+        let mut u = known_user();
+        let (day, week) = (DAY, 7 * DAY);
         let limits = (3, 2.0);
         let mut uses = |session: u64, t: i64, n: usize| {
             (0..n)
