@@ -262,6 +262,48 @@ test('strictMLCheck: an anomaly scored above 0.7 answers 403, at 0.7 passes; sen
   assert.equal(passed.body.mlPrediction.anomalyScore, 0.7);
 });
 
+test('mlAnomalyCheck then strictMLCheck: scored once, the strict denial reports a CRITICAL context', async (t) => {
+  // The order of an app that mounts the standard check on /api and the strict one on a router
+  // below it: the strict check reuses the answer and builds its context only for the event.
+  const service = new Service();
+  const events = [];
+  let contextsBuilt = 0;
+  const { mlAnomalyCheck, strictMLCheck } = createMiddleware(service, {
+    onSecurityEvent: (e) => events.push(e),
+    extendContext: () => {
+      contextsBuilt += 1;
+    },
+  });
+  const app = express();
+  app.use(identify);
+  app.use('/api', mlAnomalyCheck);
+  app.use('/api/vault', strictMLCheck);
+  app.all('/api/*', echo);
+  const server = await listen(app);
+  t.after(server.close);
+
+  service.next(prediction('CHALLENGE', { score: 0.75, confidence: 0.5 }));
+  const denied = await request(`${server.url}/api/vault/statements`, ids);
+  assert.equal(denied.status, 403);
+  assert.equal(service.calls.length, 1);
+  assert.equal(service.calls[0].requestContext.endpointSensitivity, 'LOW');
+  assert.deepEqual(
+    events.map((e) => [e.type, e.requestContext.endpointSensitivity]),
+    [
+      ['ML_ANOMALY_DETECTED', 'LOW'],
+      ['ML_ANOMALY_STRICT_DENIED', 'CRITICAL'],
+    ],
+  );
+  assert.equal(contextsBuilt, 2, 'the strict context is built for its event');
+
+  service.next(prediction('ALLOW'));
+  const passed = await request(`${server.url}/api/vault/statements`, ids);
+  assert.equal(passed.status, 200);
+  assert.equal(service.calls.length, 2);
+  assert.equal(events.length, 2, 'no event for a request that passes');
+  assert.equal(contextsBuilt, 3, 'a request that passes both checks has its context built once');
+});
+
 test('strictMLCheck fails closed: 503 on a thrown error or an erroring fallback', async (t) => {
   const s = await setup();
   t.after(s.server.close);

@@ -266,15 +266,18 @@ function createMiddleware(service, options = {}) {
     const identity = getIdentity(req);
     if (!identity || !identity.sessionId || !identity.userId) return 'unauthenticated';
     const start = performance.now();
-    const context = buildRequestContext(req, contextOptions(), { endpointSensitivity: 'CRITICAL' });
-    const scored = scoreRequest(req, identity, context, start);
+    // Scored already by mlAnomalyCheck: the context is only needed for a security event.
+    const memo = memoOf(req, identity);
+    const strictContext = () => buildRequestContext(req, contextOptions(), { endpointSensitivity: 'CRITICAL' });
+    const context = memo ? undefined : strictContext();
+    const scored = memo || scoreRequest(req, identity, context, start);
     const judge = (prediction) => {
       if (prediction.fallback && prediction.error) {
         logger().error(`ml-anomaly: strictMLCheck failing closed: ${prediction.error}`);
         return 'unavailable';
       }
       if (prediction.isAnomaly && prediction.anomalyScore > 0.7) {
-        reportSecurityEvent(req, identity, prediction, context, 'strict');
+        reportSecurityEvent(req, identity, prediction, context || strictContext(), 'strict');
         return 'denied';
       }
       return 'pass';
