@@ -259,4 +259,53 @@ mod tests {
         let back: Vec<(String, u32)> = postcard::from_bytes(&out).unwrap();
         assert_eq!(back, [("b".to_string(), 2), ("a".to_string(), 3)]);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+        /// Whatever requests arrive between the steps (new sessions evicting old ones, known
+        /// ones moving to the front, users coming and going), the snapshot loads, stays within
+        /// the caps, and holds every session nobody touched exactly as it is.
+        #[test]
+        fn any_interleaving_leaves_a_loadable_snapshot(
+            warm in 0i64..14,
+            step in 1usize..5,
+            between in proptest::collection::vec((0u8..16, 0u8..9, 0usize..8), 0..60),
+        ) {
+            let mut st = state(warm);
+            let mut x = [0.0; N_FEATURES];
+            let mut w = SnapshotWriter::new(&st).unwrap();
+            let mut touched = HashSet::new();
+            let mut k = 0usize;
+            let mut t = 10_000;
+            while !w.step(&st, step).unwrap() {
+                // a few requests, as many as the script says for this gap
+                let (_, _, n) = between.get(k).copied().unwrap_or((0, 0, 0));
+                for j in 0..n {
+                    let (s, u, _) = between.get(k + j).copied().unwrap_or((0, 0, 0));
+                    let session = format!("s{s}");
+                    touched.insert(session.clone());
+                    st.observe(&event(t, &session, &format!("u{u}")), &mut x).unwrap();
+                    t += 1;
+                }
+                k += 1;
+            }
+            let back: BehaviorState = postcard::from_bytes(&w.finish().unwrap()).unwrap();
+            proptest::prop_assert!(back.tracked_sessions() <= 8 && back.tracked_users() <= 5);
+            for (key, live) in st.sessions_map().iter() {
+                if touched.contains(key) {
+                    continue;
+                }
+                let Some(restored) = back.sessions_map().get(key) else {
+                    return Err(proptest::test_runner::TestCaseError::fail(format!(
+                        "untouched session {key} lost"
+                    )));
+                };
+                proptest::prop_assert_eq!(
+                    postcard::to_allocvec(live).unwrap(),
+                    postcard::to_allocvec(restored).unwrap()
+                );
+            }
+        }
+    }
 }
