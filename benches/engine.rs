@@ -49,19 +49,7 @@ fn engine_with(config: EngineConfig, traffic: &mut Traffic, warmup: usize) -> En
 }
 
 fn predict(c: &mut Criterion) {
-    let mut config = EngineConfig::in_memory();
-    config.retraining.auto_train = false;
-    config.writer_queue_capacity = 100_000;
-    flush_interval_from_env(&mut config);
-    // 200 users at 2,000 sessions a day: every session is warm after the warm-up.
-    let mut traffic = Traffic::with_rate(1, 200, T0, 2000.0);
-    let engine = engine_with(config, &mut traffic, 5000);
-    engine
-        .train(false, traffic.now(), &mut |_| {})
-        .expect("train");
-    for _ in 0..5000 {
-        engine.predict(traffic.next_event(), None).expect("predict");
-    }
+    let (engine, mut traffic) = trained_engine(":memory:");
     let mut group = c.benchmark_group("predict");
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("warm", |b| {
@@ -90,7 +78,8 @@ fn spin(d: Duration) {
     }
 }
 
-/// A trained engine over `store_path`, warm, for the spaced variants.
+/// A trained engine over `store_path`, warm: 200 users at 2,000 sessions a day, so every
+/// session is warm after the warm-up.
 fn trained_engine(store_path: &str) -> (Engine, Traffic) {
     let mut config = EngineConfig::in_memory();
     config.store_path = store_path.to_string();

@@ -61,6 +61,40 @@ pub struct PredictionOutcome {
     pub signals: Vec<DerivedKind>,
 }
 
+impl PredictionOutcome {
+    /// The answer of a request no model scored: `ALLOW`, scores 0, no explanation and no
+    /// signals, with `error` saying why when a model was there.
+    pub fn fallback(
+        id: i64,
+        session_id: String,
+        user_id: String,
+        timestamp: i64,
+        features: Vec<f64>,
+        error: Option<String>,
+    ) -> Self {
+        PredictionOutcome {
+            id,
+            session_id,
+            user_id,
+            timestamp,
+            is_anomaly: false,
+            anomaly_score: 0.0,
+            confidence: 0.0,
+            action: Action::Allow,
+            enforced_action: Action::Allow,
+            scores: None,
+            top_features: Vec::new(),
+            explanation: None,
+            model_version: None,
+            processing_time_us: 0.0,
+            fallback: true,
+            error,
+            features,
+            signals: Vec::new(),
+        }
+    }
+}
+
 /// One of a request's largest contributions (see [`PredictionOutcome::top_features`]): the
 /// numbers of core's `FeatureContribution` without its strings.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -192,24 +192,15 @@ impl Inner {
                 }
             }
             None => PredictionOutcome {
-                id,
-                session_id: event.session_id,
-                user_id: event.user_id,
-                timestamp: ts,
-                is_anomaly: false,
-                anomaly_score: 0.0,
-                confidence: 0.0,
-                action: Action::Allow,
-                enforced_action: Action::Allow,
-                scores: None,
-                top_features: Vec::new(),
-                explanation: None,
-                model_version: None,
-                processing_time_us: 0.0,
-                fallback: true,
-                error,
-                features: x.to_vec(),
                 signals,
+                ..PredictionOutcome::fallback(
+                    id,
+                    event.session_id,
+                    event.user_id,
+                    ts,
+                    x.to_vec(),
+                    error,
+                )
             },
         };
         let elapsed = start.elapsed();

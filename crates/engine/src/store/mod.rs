@@ -487,24 +487,15 @@ mod tests {
     fn record(id: i64) -> PendingPrediction {
         PendingPrediction {
             outcome: Arc::new(PredictionOutcome {
-                id,
-                session_id: format!("s{}", id % 3),
-                user_id: "u".into(),
-                timestamp: 1_700_000_000_000 + id,
-                is_anomaly: false,
-                anomaly_score: 0.0,
-                confidence: 0.0,
-                action: Action::Allow,
-                enforced_action: Action::Allow,
-                scores: None,
-                top_features: Vec::new(),
-                explanation: None,
-                model_version: None,
                 processing_time_us: 1.0,
-                fallback: true,
-                error: None,
-                features: vec![id as f64; N_FEATURES],
-                signals: Vec::new(),
+                ..PredictionOutcome::fallback(
+                    id,
+                    format!("s{}", id % 3),
+                    "u".into(),
+                    1_700_000_000_000 + id,
+                    vec![id as f64; N_FEATURES],
+                    None,
+                )
             }),
             request_context: None,
             store_explanation: false,
