@@ -93,8 +93,10 @@ impl Default for ActionPolicy {
 }
 
 impl ActionPolicy {
-    /// Thresholds must be finite, within [0, 2] and ordered
-    /// `anomaly_threshold <= challenge <= require_2fa <= block`.
+    /// Thresholds must be finite, within [0, 2], and the action thresholds ordered
+    /// `challenge <= require_2fa <= block`. The anomaly threshold may sit anywhere: above the
+    /// action thresholds, actions start at it (a request that is an anomaly at all gets the
+    /// action its score reaches), as in the original.
     pub fn validate(&self) -> Result<()> {
         let ladder = [
             ("anomalyThreshold", self.anomaly_threshold),
@@ -110,7 +112,7 @@ impl ActionPolicy {
                 });
             }
         }
-        for pair in ladder.windows(2) {
+        for pair in ladder[1..].windows(2) {
             if pair[0].1 > pair[1].1 {
                 return Err(CoreError::InvalidParameter {
                     name: "policy",
@@ -179,6 +181,18 @@ mod tests {
             Action::Require2fa,
             "block above 1 disables BLOCK"
         );
+    }
+
+    #[test]
+    fn an_anomaly_threshold_above_the_actions_starts_them_there() {
+        let p = ActionPolicy {
+            anomaly_threshold: 0.75,
+            ..ActionPolicy::default()
+        };
+        p.validate().unwrap();
+        assert_eq!(p.action(0.74), Action::Allow);
+        assert_eq!(p.action(0.76), Action::Challenge, "no MONITOR band");
+        assert_eq!(p.action(0.85), Action::Require2fa);
     }
 
     #[test]

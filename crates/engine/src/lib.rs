@@ -107,7 +107,7 @@ pub mod testkit;
 pub mod window;
 
 pub use config::EngineConfig;
-pub use engine::{Engine, TrainingListener, MAX_LIMIT, MAX_PERIOD_DAYS};
+pub use engine::{resolve_config, Engine, TrainingListener, MAX_LIMIT, MAX_PERIOD_DAYS};
 pub use error::{EngineError, Result};
 pub use outcome::{PredictionOutcome, TrainOutcome, TrainingEvent};
 

@@ -187,6 +187,40 @@ impl FeedbackTotals {
     }
 }
 
+/// What a host's middleware did without a prediction: requests it could not score and request
+/// fields it had to drop. Reported by the middleware (`Engine::record_middleware`), so that an
+/// integration that silently scores nothing shows in `/status` and `/metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct MiddlewareCounts {
+    /// Requests skipped because no user could be identified.
+    pub skipped_without_user: u64,
+    /// Requests skipped because a user but no session could be identified.
+    pub skipped_without_session: u64,
+    /// Locations dropped from a request's context (not a valid latitude/longitude).
+    pub ignored_locations: u64,
+}
+
+/// One thing a middleware reports (see [`MiddlewareCounts`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MiddlewareEvent {
+    SkippedWithoutUser,
+    SkippedWithoutSession,
+    IgnoredLocation,
+}
+
+impl MiddlewareEvent {
+    /// The event named `name` (`skippedWithoutUser`, `skippedWithoutSession`, `ignoredLocation`).
+    pub fn parse(name: &str) -> Option<MiddlewareEvent> {
+        match name {
+            "skippedWithoutUser" => Some(MiddlewareEvent::SkippedWithoutUser),
+            "skippedWithoutSession" => Some(MiddlewareEvent::SkippedWithoutSession),
+            "ignoredLocation" => Some(MiddlewareEvent::IgnoredLocation),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     predictions: u64,
@@ -206,6 +240,7 @@ struct State {
     drift_checks: u64,
     drift_score: Option<f64>,
     feedback: FeedbackTotals,
+    middleware: MiddlewareCounts,
 }
 
 /// The engine's live metrics.
@@ -257,6 +292,8 @@ pub struct MetricsSnapshot {
     /// Composite of the latest drift check.
     pub drift_score: Option<f64>,
     pub feedback: FeedbackTotals,
+    /// What the middlewares could not score or had to drop.
+    pub middleware: MiddlewareCounts,
     /// False-positive reports per flagged anomaly among stored records.
     pub false_positive_rate: f64,
     /// Records the writer dropped because its queue was full.
@@ -317,6 +354,16 @@ impl Metrics {
 
     pub fn record_error(&self) {
         lock(&self.state).errors += 1;
+    }
+
+    /// Counts one thing a middleware reported.
+    pub fn record_middleware(&self, event: MiddlewareEvent) {
+        let m = &mut lock(&self.state).middleware;
+        match event {
+            MiddlewareEvent::SkippedWithoutUser => m.skipped_without_user += 1,
+            MiddlewareEvent::SkippedWithoutSession => m.skipped_without_session += 1,
+            MiddlewareEvent::IgnoredLocation => m.ignored_locations += 1,
+        }
     }
 
     pub fn record_training(&self, ok: bool, duration_ms: f64) {
@@ -392,6 +439,7 @@ impl Metrics {
             drift_checks: s.drift_checks,
             drift_score: s.drift_score,
             feedback: s.feedback,
+            middleware: s.middleware,
             false_positive_rate: s.feedback.false_positive_rate(),
             dropped_records: g.dropped_records,
             writer_queue_depth: g.writer_queue_depth,
@@ -449,6 +497,24 @@ impl MetricsSnapshot {
             "counter",
             "Prediction calls rejected for bad input.",
             &[("", n(self.prediction_errors))],
+        );
+        let m = &self.middleware;
+        family(
+            &mut o,
+            "skipped_requests_total",
+            "counter",
+            "Requests a middleware could not score, by what identity was missing.",
+            &[
+                ("{missing=\"user\"}", n(m.skipped_without_user)),
+                ("{missing=\"session\"}", n(m.skipped_without_session)),
+            ],
+        );
+        family(
+            &mut o,
+            "ignored_context_total",
+            "counter",
+            "Request context fields a middleware dropped as invalid.",
+            &[("{field=\"location\"}", n(m.ignored_locations))],
         );
         family(
             &mut o,
@@ -736,6 +802,9 @@ mod tests {
         let m = Metrics::default();
         m.record_prediction(Some(&sample(0.95, Action::Block)), 12_000);
         m.record_drift(0.2);
+        m.record_middleware(MiddlewareEvent::SkippedWithoutSession);
+        m.record_middleware(MiddlewareEvent::SkippedWithoutSession);
+        m.record_middleware(MiddlewareEvent::IgnoredLocation);
         let text = m
             .snapshot(Gauges {
                 active_model_version: Some(2),
@@ -777,5 +846,8 @@ mod tests {
         assert!(text.contains("ml_anomaly_drift_score 0.2\n"));
         assert!(text.contains("ml_anomaly_active_model_version 2\n"));
         assert!(text.contains("ml_anomaly_prediction_latency_seconds_count 1\n"));
+        assert!(text.contains("ml_anomaly_skipped_requests_total{missing=\"session\"} 2\n"));
+        assert!(text.contains("ml_anomaly_skipped_requests_total{missing=\"user\"} 0\n"));
+        assert!(text.contains("ml_anomaly_ignored_context_total{field=\"location\"} 1\n"));
     }
 }

@@ -289,6 +289,8 @@ pub struct DriftStatus {
     pub trend: Trend,
     /// Scored requests waiting in the drift window.
     pub window_size: usize,
+    /// Training rows the active model's drift reference summarises (`None` without a model).
+    pub reference_rows: Option<usize>,
 }
 
 /// What [`crate::Engine::maintenance`] did.

@@ -8,8 +8,10 @@
 use std::sync::Arc;
 
 use anomaly_core::explain::AttributionMethod;
+use anomaly_core::policy::Action;
+use anomaly_engine::metrics::MiddlewareEvent;
 use anomaly_engine::store::Feedback;
-use anomaly_engine::{Engine, EngineConfig};
+use anomaly_engine::{resolve_config, Engine};
 use napi::bindgen_prelude::AsyncTask;
 use napi::Env;
 use napi_derive::napi;
@@ -52,6 +54,14 @@ fn limit(n: u32) -> usize {
     n as usize
 }
 
+/// The whole configuration a partial one resolves to over the engine's defaults, validated,
+/// without opening anything: what the package shows as `modelConfig` before the engine opens.
+/// A `TypeError` (code `ML_ANOMALY_INVALID_CONFIG`) naming the first bad or unknown field.
+#[napi(ts_return_type = "Record<string, unknown>")]
+pub fn resolve_engine_config(env: Env, patch: Value) -> napi::Result<Value> {
+    guard_js(&env, || to_json(&resolve_config(&patch)?))
+}
+
 #[napi]
 impl NativeEngine {
     /// Opens the engine with a configuration object (the engine's `EngineConfig` in camelCase:
@@ -61,8 +71,7 @@ impl NativeEngine {
     #[napi(constructor)]
     pub fn new(env: Env, config: Value) -> napi::Result<Self> {
         guard_js(&env, || {
-            let text = config.to_string();
-            let config = EngineConfig::from_json(&text)?;
+            let config = resolve_config(&config)?;
             let engine = Engine::open(config)?;
             Ok(NativeEngine {
                 engine: Arc::new(engine),
@@ -88,7 +97,7 @@ impl NativeEngine {
         ip_address: Option<String>,
         user_agent: Option<String>,
         content_length: Option<f64>,
-        endpoint_sensitivity: Option<u32>,
+        endpoint_sensitivity: Option<String>,
         session_started_at: Option<i64>,
         session_age_ms: Option<i64>,
         lat: Option<f64>,
@@ -255,6 +264,53 @@ impl NativeEngine {
         guard_js(&env, || to_json(&self.engine.drift_status()))
     }
 
+    /// The drift of the recent scored requests assessed now, changing nothing (synchronous: a
+    /// few milliseconds): `{ report }`, or `{ skipped }` saying why no assessment is possible.
+    #[napi(ts_return_type = "Record<string, unknown>")]
+    pub fn assess_drift(&self, env: Env) -> napi::Result<Value> {
+        guard_js(&env, || match self.engine.assess_drift()? {
+            Ok(report) => Ok(json!({ "report": to_json(&report)? })),
+            Err(why) => Ok(json!({ "skipped": why })),
+        })
+    }
+
+    /// The configuration in force (the engine's `EngineConfig`, camelCase, every field).
+    #[napi(ts_return_type = "Record<string, unknown>")]
+    pub fn config(&self, env: Env) -> napi::Result<Value> {
+        guard_js(&env, || to_json(&*self.engine.config()))
+    }
+
+    /// Applies a partial configuration while the engine runs and returns the configuration now
+    /// in force. A `TypeError` (code `ML_ANOMALY_INVALID_CONFIG`) naming the field, and nothing
+    /// changed, when a value is invalid, unknown or fixed for the engine's lifetime.
+    #[napi(ts_return_type = "Record<string, unknown>")]
+    pub fn update_config(&self, env: Env, patch: Value) -> napi::Result<Value> {
+        guard_js(&env, || to_json(&*self.engine.update_config(&patch)?))
+    }
+
+    /// Sets the stored `actionTaken` of a prediction (the strict middleware's 403 is a `BLOCK`).
+    /// Queued like a record: never blocks; false when the queue was full.
+    #[napi]
+    pub fn record_action_taken(&self, env: Env, id: i64, action: String) -> napi::Result<bool> {
+        guard_js(&env, || {
+            let action = Action::parse(&action)
+                .ok_or_else(|| Failure::input(format!("unknown action '{action}'")))?;
+            Ok(self.engine.record_action_taken(id, action)?)
+        })
+    }
+
+    /// Counts something a middleware did without a prediction: `skippedWithoutUser`,
+    /// `skippedWithoutSession` or `ignoredLocation`.
+    #[napi]
+    pub fn record_middleware(&self, env: Env, event: String) -> napi::Result<()> {
+        guard_js(&env, || {
+            let e = MiddlewareEvent::parse(&event)
+                .ok_or_else(|| Failure::input(format!("unknown middleware event '{event}'")))?;
+            self.engine.record_middleware(e);
+            Ok(())
+        })
+    }
+
     /// The model serving predictions, or null.
     #[napi(ts_return_type = "Record<string, unknown> | null")]
     pub fn active_model(&self, env: Env) -> napi::Result<Value> {
@@ -315,6 +371,20 @@ impl NativeEngine {
     }
 
     /// Stores the owner's feedback on a prediction.
+    /// Sessions with anomalies scoring at least `minScore` in the last `hours`, highest first.
+    #[napi(ts_return_type = "Promise<Array<Record<string, unknown>>>")]
+    pub fn suspicious_sessions(
+        &self,
+        hours: f64,
+        min_score: f64,
+        now_ms: i64,
+        limit_: u32,
+    ) -> AsyncTask<EngineTask> {
+        self.task(move |e| {
+            to_json(&e.suspicious_sessions(hours, min_score, now_ms, limit(limit_))?)
+        })
+    }
+
     #[napi(ts_return_type = "Promise<Record<string, unknown>>")]
     pub fn submit_feedback(
         &self,

@@ -4,9 +4,11 @@
 //! offending field in the caller's terms; what reaches here are positional arguments of
 //! `predictInto` (see [`crate::engine`]), gathered into a [`JsEvent`]. Positional arguments
 //! because this is the hot path: reading an object's properties through napi costs a property
-//! key per field, per request. The few checks left are the ones JavaScript numbers cannot express
-//! as Rust types (a content length that is not a whole byte count, an unknown sensitivity code):
-//! they fail as `TypeError`s too.
+//! key per field, per request. The checks left here are the ones JavaScript types cannot express
+//! (a content length that is not a whole byte count) and the names of the enumerations: an
+//! endpoint sensitivity and a signal severity are read here, and only here, case-insensitively
+//! with `MEDIUM` as an alias of `MODERATE` (ExpenseFlow's own code uses both spellings). They
+//! fail as `TypeError`s too.
 
 use anomaly_core::features::{GeoPoint, RequestEvent, Sensitivity, Severity, Signal};
 use napi_derive::napi;
@@ -40,8 +42,8 @@ pub struct JsEvent {
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
     pub content_length: Option<f64>,
-    /// 0 LOW, 1 MODERATE, 2 HIGH, 3 CRITICAL.
-    pub endpoint_sensitivity: Option<u32>,
+    /// `LOW`, `MODERATE` (or `MEDIUM`), `HIGH` or `CRITICAL`, in any case.
+    pub endpoint_sensitivity: Option<String>,
     pub session_started_at: Option<i64>,
     pub session_age_ms: Option<i64>,
     pub location: Option<JsGeoPoint>,
@@ -52,26 +54,41 @@ pub struct JsEvent {
     pub is_business_hours: Option<bool>,
 }
 
-fn sensitivity(code: u32) -> Result<Sensitivity, Failure> {
-    match code {
-        0 => Ok(Sensitivity::Low),
-        1 => Ok(Sensitivity::Moderate),
-        2 => Ok(Sensitivity::High),
-        3 => Ok(Sensitivity::Critical),
-        _ => Err(Failure::input(format!(
-            "endpointSensitivity code must be 0 (LOW) to 3 (CRITICAL), got {code}"
-        ))),
-    }
+/// The level named `name`, in any case: the names (and the `MEDIUM` alias of `MODERATE`) are
+/// anomaly-core's own, read through its serde definition of [`Sensitivity`] and [`Severity`].
+fn level<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    use serde::de::value::{Error, StrDeserializer};
+    let upper = name.to_ascii_uppercase();
+    T::deserialize(StrDeserializer::<Error>::new(&upper)).ok()
+}
+
+fn sensitivity(name: &str) -> Result<Sensitivity, Failure> {
+    level(name).ok_or_else(|| {
+        Failure::input(format!(
+            "requestContext.endpointSensitivity must be one of LOW, MODERATE, HIGH, CRITICAL (got '{}')",
+            name.chars().take(40).collect::<String>()
+        ))
+    })
 }
 
 fn severity(name: Option<&str>) -> Result<Severity, Failure> {
-    match name.map(str::to_ascii_uppercase).as_deref() {
-        None | Some("LOW") => Ok(Severity::Low),
-        Some("MODERATE") | Some("MEDIUM") => Ok(Severity::Moderate),
-        Some("HIGH") => Ok(Severity::High),
-        Some("CRITICAL") => Ok(Severity::Critical),
-        Some(other) => Err(Failure::input(format!(
-            "signal severity must be one of LOW, MODERATE, HIGH, CRITICAL (got '{other}')"
+    match name {
+        None => Ok(Severity::Low),
+        Some(name) => level(name).ok_or_else(|| {
+            Failure::input(format!(
+                "signal severity must be one of LOW, MODERATE, HIGH, CRITICAL (got '{}')",
+                name.chars().take(40).collect::<String>()
+            ))
+        }),
+    }
+}
+
+fn risk_impact(v: Option<f64>) -> Result<f64, Failure> {
+    match v {
+        None => Ok(0.0),
+        Some(r) if r.is_finite() => Ok(r),
+        Some(r) => Err(Failure::input(format!(
+            "signal riskImpact must be a finite number (got {r})"
         ))),
     }
 }
@@ -142,7 +159,11 @@ fn capped(s: &Option<String>) -> Option<&str> {
 impl JsEvent {
     /// The engine's event and the request context to store with its record.
     pub fn into_engine(self) -> Result<(RequestEvent, String), Failure> {
-        let endpoint_sensitivity = self.endpoint_sensitivity.map(sensitivity).transpose()?;
+        let endpoint_sensitivity = self
+            .endpoint_sensitivity
+            .as_deref()
+            .map(sensitivity)
+            .transpose()?;
         let content_length = content_length(self.content_length)?;
         let status_code = match self.status_code {
             None => None,
@@ -160,8 +181,8 @@ impl JsEvent {
                 .map(|s| {
                     Ok(Signal {
                         severity: severity(s.severity.as_deref())?,
+                        risk_impact: risk_impact(s.risk_impact)?,
                         kind: s.kind,
-                        risk_impact: s.risk_impact.unwrap_or(0.0),
                     })
                 })
                 .collect::<Result<Vec<_>, Failure>>()?,
@@ -224,7 +245,7 @@ mod tests {
             ip_address: None,
             user_agent: Some("x".repeat(2000)),
             content_length: Some(512.0),
-            endpoint_sensitivity: Some(1),
+            endpoint_sensitivity: Some("medium".into()),
             session_started_at: None,
             session_age_ms: Some(5000),
             location: Some(JsGeoPoint {
@@ -282,8 +303,28 @@ mod tests {
             "ML_ANOMALY_INVALID_INPUT"
         );
         let mut e = event();
-        e.endpoint_sensitivity = Some(7);
-        assert!(e.into_engine().unwrap_err().message.contains("got 7"));
+        e.endpoint_sensitivity = Some("EXTREME".into());
+        assert!(e
+            .into_engine()
+            .unwrap_err()
+            .message
+            .contains("got 'EXTREME'"));
+        for (name, level) in [
+            ("low", Sensitivity::Low),
+            ("Moderate", Sensitivity::Moderate),
+            ("MEDIUM", Sensitivity::Moderate),
+            ("high", Sensitivity::High),
+            ("CRITICAL", Sensitivity::Critical),
+        ] {
+            assert_eq!(sensitivity(name).unwrap(), level, "{name}");
+        }
+        let mut e = event();
+        e.signals = Some(vec![JsSignal {
+            kind: "X".into(),
+            severity: None,
+            risk_impact: Some(f64::NAN),
+        }]);
+        assert!(e.into_engine().unwrap_err().type_error);
         let mut e = event();
         e.status_code = Some(1000);
         assert!(e.into_engine().is_err());

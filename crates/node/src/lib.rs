@@ -40,5 +40,5 @@ mod model;
 mod prediction;
 mod task;
 
-pub use engine::NativeEngine;
+pub use engine::{resolve_engine_config, NativeEngine};
 pub use model::NativeModel;

@@ -9,46 +9,58 @@
 //! the one string that varies (the readable summary of an anomaly, or the error of a fallback) is
 //! the call's return value.
 //!
-//! The layout ([`slot`]) is mirrored in npm/ml-anomaly/lib/prediction.js; `layout()` exports it
-//! so that the package checks the two agree when it opens the engine.
+//! The layout ([`slot`]) is declared once, here; `layout()` exports it and npm/ml-anomaly/lib/
+//! prediction.js decodes answers with what it reads from there.
 
 use anomaly_core::features::DerivedKind;
 use anomaly_core::policy::Action;
 use anomaly_core::N_FEATURES;
 use anomaly_engine::outcome::PredictionOutcome;
 
-/// Indices into the output buffer.
-pub mod slot {
-    use anomaly_core::N_FEATURES;
+/// Declares the buffer's slots once: the constants of [`slot`] and the `(name, index)` list
+/// that [`layout`] exports, so the two cannot disagree.
+macro_rules! slots {
+    ($($(#[$doc:meta])* $name:ident = $value:expr;)*) => {
+        /// Indices into the output buffer.
+        pub mod slot {
+            use anomaly_core::N_FEATURES;
+            $($(#[$doc])* pub const $name: usize = $value;)*
+        }
 
+        /// Every slot as `(name, index)`, exported by `layout()`.
+        const SLOTS: &[(&str, usize)] = &[$((stringify!($name), slot::$name)),*];
+    };
+}
+
+slots! {
     /// Bit 0: isAnomaly; bit 1: fallback; bit 2: scored by a model (scores valid).
-    pub const FLAGS: usize = 0;
-    pub const ANOMALY_SCORE: usize = 1;
-    pub const CONFIDENCE: usize = 2;
-    /// Index into [`super::ACTIONS`].
-    pub const ACTION: usize = 3;
-    /// Index into [`super::ACTIONS`].
-    pub const ENFORCED_ACTION: usize = 4;
-    pub const PREDICTION_ID: usize = 5;
+    FLAGS = 0;
+    ANOMALY_SCORE = 1;
+    CONFIDENCE = 2;
+    /// Index into [`ACTIONS`](super::ACTIONS).
+    ACTION = 3;
+    /// Index into [`ACTIONS`](super::ACTIONS).
+    ENFORCED_ACTION = 4;
+    PREDICTION_ID = 5;
     /// −1 when no model scored the request.
-    pub const MODEL_VERSION: usize = 6;
-    pub const TIMESTAMP: usize = 7;
-    pub const SCORE_ISOLATION_FOREST: usize = 8;
-    pub const SCORE_AUTOENCODER: usize = 9;
-    pub const SCORE_COMPOSITE: usize = 10;
-    pub const MODEL_AGREEMENT: usize = 11;
+    MODEL_VERSION = 6;
+    TIMESTAMP = 7;
+    SCORE_ISOLATION_FOREST = 8;
+    SCORE_AUTOENCODER = 9;
+    SCORE_COMPOSITE = 10;
+    MODEL_AGREEMENT = 11;
     /// Microseconds spent in the engine (feature extraction included).
-    pub const ENGINE_TIME_US: usize = 12;
-    /// Bit i: the pipeline derived signal i of [`super::SIGNAL_NAMES`] from this request.
-    pub const SIGNALS: usize = 13;
+    ENGINE_TIME_US = 12;
+    /// Bit i: the pipeline derived signal i of [`SIGNAL_NAMES`](super::SIGNAL_NAMES) from this request.
+    SIGNALS = 13;
     /// Number of explained features that follow.
-    pub const TOP_COUNT: usize = 14;
+    TOP_COUNT = 14;
     /// First explained feature: (feature index or −1, contribution, value, normalized value).
-    pub const TOP: usize = 15;
+    TOP = 15;
     /// Values per explained feature.
-    pub const TOP_STRIDE: usize = 4;
+    TOP_STRIDE = 4;
     /// Length of a buffer that holds any answer (every feature explained).
-    pub const LEN: usize = TOP + TOP_STRIDE * N_FEATURES;
+    LEN = TOP + TOP_STRIDE * N_FEATURES;
 }
 
 /// Flag bits of [`slot::FLAGS`].
@@ -124,31 +136,20 @@ pub fn write(o: &PredictionOutcome, out: &mut [f64]) -> Option<String> {
     }
 }
 
-/// The layout as `[name, index]` pairs, for the package's consistency check.
+/// The layout as `(name, number)` pairs: every slot of [`slot`] and the flag bits
+/// (`FLAG_ANOMALY`...). The package reads it when it opens the engine and decodes answers with
+/// it, so the layout is written only here.
 pub fn layout() -> Vec<(&'static str, u32)> {
-    vec![
-        ("FLAGS", slot::FLAGS as u32),
-        ("ANOMALY_SCORE", slot::ANOMALY_SCORE as u32),
-        ("CONFIDENCE", slot::CONFIDENCE as u32),
-        ("ACTION", slot::ACTION as u32),
-        ("ENFORCED_ACTION", slot::ENFORCED_ACTION as u32),
-        ("PREDICTION_ID", slot::PREDICTION_ID as u32),
-        ("MODEL_VERSION", slot::MODEL_VERSION as u32),
-        ("TIMESTAMP", slot::TIMESTAMP as u32),
-        (
-            "SCORE_ISOLATION_FOREST",
-            slot::SCORE_ISOLATION_FOREST as u32,
-        ),
-        ("SCORE_AUTOENCODER", slot::SCORE_AUTOENCODER as u32),
-        ("SCORE_COMPOSITE", slot::SCORE_COMPOSITE as u32),
-        ("MODEL_AGREEMENT", slot::MODEL_AGREEMENT as u32),
-        ("ENGINE_TIME_US", slot::ENGINE_TIME_US as u32),
-        ("SIGNALS", slot::SIGNALS as u32),
-        ("TOP_COUNT", slot::TOP_COUNT as u32),
-        ("TOP", slot::TOP as u32),
-        ("TOP_STRIDE", slot::TOP_STRIDE as u32),
-        ("LEN", slot::LEN as u32),
-    ]
+    let flags = [
+        ("FLAG_ANOMALY", FLAG_ANOMALY),
+        ("FLAG_FALLBACK", FLAG_FALLBACK),
+        ("FLAG_SCORED", FLAG_SCORED),
+    ];
+    SLOTS
+        .iter()
+        .map(|&(name, index)| (name, index as u32))
+        .chain(flags)
+        .collect()
 }
 
 #[cfg(test)]

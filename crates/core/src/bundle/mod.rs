@@ -112,6 +112,24 @@ impl ModelBundle {
         self.scaler.center()
     }
 
+    /// The same models under other ensemble settings (weights, action thresholds): what a host
+    /// changes at run time. The baseline composite, which depends on the weights, follows, so
+    /// contributions still sum to `composite − base value`.
+    pub fn with_ensemble(&self, ensemble: EnsembleConfig) -> Result<ModelBundle> {
+        ensemble.validate()?;
+        let composite = baseline_composite(
+            &self.calibration,
+            &self.isolation_forest,
+            self.baseline.forest_path_length,
+            self.baseline.autoencoder_error,
+            &ensemble,
+        )?;
+        let mut bundle = self.clone();
+        bundle.ensemble = ensemble;
+        bundle.baseline.composite = composite;
+        Ok(bundle)
+    }
+
     /// Checks that every part agrees on the number of features, every number is finite and the
     /// settings are in range. Called by both decoders.
     pub fn validate(&self) -> Result<()> {
@@ -168,6 +186,22 @@ impl ModelBundle {
         }
         Ok(())
     }
+}
+
+/// Composite score at the baselines (the expected path length and the mean reconstruction error):
+/// the base value contributions are measured from.
+pub(crate) fn baseline_composite(
+    calibration: &Calibration,
+    forest: &IsolationForest,
+    forest_path_length: f64,
+    autoencoder_error: f64,
+    ensemble: &EnsembleConfig,
+) -> Result<f64> {
+    let (wf, wa) = ensemble.weights.normalized()?;
+    Ok(
+        wf * calibration.forest_score(forest.score_from_path_length(forest_path_length))
+            + wa * calibration.autoencoder_score(autoencoder_error),
+    )
 }
 
 /// Prefixes a component's validation error with the component's name.

@@ -146,14 +146,18 @@ impl ModelBundle {
             }
         }
         feature_errors.iter_mut().for_each(|e| *e /= rows as f64);
-        let (wf, wa) = config.ensemble.weights.normalized()?;
         let forest_path_length = forest.expected_path_length();
         let autoencoder_error: f64 = feature_errors.iter().sum();
-        let baseline_composite = wf
-            * calibration.forest_score(forest.score_from_path_length(forest_path_length))
-            + wa * calibration.autoencoder_score(autoencoder_error);
+        let baseline_composite = super::baseline_composite(
+            &calibration,
+            &forest,
+            forest_path_length,
+            autoencoder_error,
+            &config.ensemble,
+        )?;
 
         progress(&TrainingProgress::DriftReference);
+        let (wf, wa) = config.ensemble.weights.normalized()?;
         let composite: Vec<f64> = forest_raw
             .iter()
             .zip(&autoencoder_raw)

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use anomaly_core::drift::{assess, DriftPoint};
+use anomaly_core::drift::{assess, DriftPoint, DriftReport};
 use anomaly_core::features::SnapshotWriter;
 use anomaly_core::N_FEATURES;
 use ndarray::ArrayView2;
 
-use super::{Engine, Inner};
+use super::{ActiveModel, Engine, Inner};
 use crate::error::{EngineError, Result};
 use crate::lock;
 use crate::outcome::{DriftCheckOutcome, MaintenanceOutcome, TrainOutcome, TrainReason};
@@ -38,6 +38,14 @@ impl Engine {
         self.inner.maintenance(now_ms)
     }
 
+    /// The drift of the recent scored requests against the active model's reference, assessed
+    /// now without recording or retraining anything (a dashboard's look; the scheduled check is
+    /// [`Engine::check_drift_and_retrain`]). `Err(why)` when no assessment is possible. Costs a
+    /// few milliseconds at the default drift window (docs/benchmarks.md, "Drift").
+    pub fn assess_drift(&self) -> Result<std::result::Result<DriftReport, String>> {
+        Ok(self.inner.assess_drift()?.map(|(_, report)| report))
+    }
+
     /// Saves the behavioral state now (also done by `maintenance` and `close`).
     pub fn save_state_snapshot(&self) -> Result<()> {
         self.inner.check_open()?;
@@ -46,27 +54,20 @@ impl Engine {
 }
 
 impl Inner {
-    pub(crate) fn check_drift(
-        self: &Arc<Self>,
-        now: i64,
-        retrain: bool,
-    ) -> Result<DriftCheckOutcome> {
+    /// Assesses the drift of the recent scored requests against the active model's training
+    /// reference, changing nothing: `Err(why)` when no assessment is possible (no model, too
+    /// few scored requests).
+    pub(crate) fn assess_drift(
+        &self,
+    ) -> Result<std::result::Result<(Arc<ActiveModel>, DriftReport), String>> {
         self.check_open()?;
-        let skipped = |why: String| DriftCheckOutcome {
-            drift_detected: false,
-            drift_score: 0.0,
-            retrained: false,
-            report: None,
-            skipped: Some(why),
-            training: None,
-        };
         let Some(model) = self.active() else {
-            return Ok(skipped("no active model".into()));
+            return Ok(Err("no active model".into()));
         };
         let sample = lock(&self.drift_window).sample();
-        let cfg = self.config.drift_config();
+        let cfg = self.config().drift_config();
         if sample.rows() < cfg.min_current_rows {
-            return Ok(skipped(format!(
+            return Ok(Err(format!(
                 "{} scored requests in the drift window, the check needs {}",
                 sample.rows(),
                 cfg.min_current_rows
@@ -93,6 +94,28 @@ impl Inner {
             &model.bundle.feature_names,
             &cfg,
         )?;
+
+        Ok(Ok((model, report)))
+    }
+
+    pub(crate) fn check_drift(
+        self: &Arc<Self>,
+        now: i64,
+        retrain: bool,
+    ) -> Result<DriftCheckOutcome> {
+        self.check_open()?;
+        let skipped = |why: String| DriftCheckOutcome {
+            drift_detected: false,
+            drift_score: 0.0,
+            retrained: false,
+            report: None,
+            skipped: Some(why),
+            training: None,
+        };
+        let (model, report) = match self.assess_drift()? {
+            Ok(assessed) => assessed,
+            Err(why) => return Ok(skipped(why)),
+        };
 
         let state = {
             let mut tracker = lock(&self.drift);
@@ -137,7 +160,7 @@ impl Inner {
                 ..MaintenanceOutcome::default()
             });
         };
-        let c = &self.config;
+        let c = self.config();
         let intervals = Intervals {
             drift_check_ms: c.retraining.drift_check_interval_ms,
             forced_retrain_ms: c.retraining.forced_retrain_interval_ms,
@@ -192,11 +215,12 @@ impl Inner {
     /// Drops records, training vectors and idle state beyond their windows, and surplus model
     /// versions. Returns (predictions, training vectors, models, sessions and users expired).
     pub(crate) fn prune(&self, now: i64) -> Result<(usize, usize, usize, usize)> {
-        let window_cutoff = now.saturating_sub(self.config.model_window_ms());
-        let prediction_cutoff = now.saturating_sub(self.config.retention_ms());
+        let config = self.config();
+        let window_cutoff = now.saturating_sub(config.model_window_ms());
+        let prediction_cutoff = now.saturating_sub(config.retention_ms());
         lock(&self.window).prune(window_cutoff);
         let expired = lock(&self.state).expire_idle(now);
-        let keep = self.config.retraining.keep_model_versions;
+        let keep = config.retraining.keep_model_versions;
         let (p, w, m, totals) = self.store.call(move |conn| {
             let (p, w) = store::prune(conn, prediction_cutoff, window_cutoff)?;
             let m = store::prune_models(conn, keep)?;

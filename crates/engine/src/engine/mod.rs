@@ -15,6 +15,9 @@
 mod maintenance;
 mod predict;
 mod queries;
+mod settings;
+
+pub use settings::resolve_config;
 
 pub use queries::{MAX_LIMIT, MAX_PERIOD_DAYS};
 mod restore;
@@ -24,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
-use anomaly_core::bundle::{ModelBundle, TrainConfig, Workspace};
+use anomaly_core::bundle::{ModelBundle, Workspace};
 use anomaly_core::drift::Trend;
 use anomaly_core::features::BehaviorState;
 
@@ -32,7 +35,7 @@ use crate::config::EngineConfig;
 use crate::drift_window::DriftWindow;
 use crate::error::{EngineError, Result};
 use crate::lock;
-use crate::metrics::{Gauges, Metrics, MetricsSnapshot};
+use crate::metrics::{Gauges, Metrics, MetricsSnapshot, MiddlewareEvent};
 use crate::outcome::{DriftStatus, EngineStatus, LastTraining, TrainingEvent};
 use crate::schedule::{Schedule, ScheduleFlags};
 use crate::store::{DriftState, ModelInfo, Store};
@@ -102,8 +105,9 @@ impl Drop for TrainingGuard {
 pub type TrainingListener = Arc<dyn Fn(&TrainingEvent) + Send + Sync>;
 
 pub(crate) struct Inner {
-    pub config: EngineConfig,
-    pub train_config: TrainConfig,
+    /// The configuration in force: replaced whole by [`Engine::update_config`]; readers take
+    /// one `Arc` (see [`Inner::config`]) and use it for the whole operation.
+    pub settings: RwLock<Arc<EngineConfig>>,
     pub store: Store,
     pub state: Mutex<BehaviorState>,
     pub active: RwLock<Option<Arc<ActiveModel>>>,
@@ -152,6 +156,11 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Inner {
+    /// The configuration in force (one read lock, one pointer clone).
+    pub(crate) fn config(&self) -> Arc<EngineConfig> {
+        Arc::clone(&self.settings.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
     pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             Err(EngineError::Closed)
@@ -167,15 +176,23 @@ impl Inner {
             .clone()
     }
 
-    fn set_active(&self, model: Arc<ActiveModel>) {
+    /// Makes `model` the one serving requests, under the ensemble settings in force (see
+    /// [`settings`]).
+    fn set_active(&self, model: Arc<ActiveModel>) -> Result<()> {
+        // The settings lock is held across the swap so that a concurrent `update_config`
+        // cannot re-wrap the previous model after this one went in.
+        let settings = self.settings.read().unwrap_or_else(|p| p.into_inner());
+        let model = settings::serving(model, &settings)?;
         let drift_state = model.info.drift_detector_state.clone();
         let version = model.version;
         *self.active.write().unwrap_or_else(|p| p.into_inner()) = Some(model);
+        drop(settings);
         *lock(&self.drift) = DriftTracker {
             version: Some(version),
             state: drift_state,
         };
         self.metrics.reset_drift_score();
+        Ok(())
     }
 
     fn last_retraining_time(&self) -> Option<i64> {
@@ -221,9 +238,9 @@ impl Engine {
         })
     }
 
-    /// The configuration in force.
-    pub fn config(&self) -> &EngineConfig {
-        &self.inner.config
+    /// The configuration in force (a snapshot: [`Engine::update_config`] replaces it).
+    pub fn config(&self) -> Arc<EngineConfig> {
+        self.inner.config()
     }
 
     /// Version of the model serving predictions.
@@ -285,6 +302,12 @@ impl Engine {
         self.inner.metrics.snapshot(self.inner.gauges())
     }
 
+    /// Counts something a host's middleware did without a prediction (a request skipped for
+    /// want of an identity, a context field dropped); shown in the metrics and `status()`.
+    pub fn record_middleware(&self, event: MiddlewareEvent) {
+        self.inner.metrics.record_middleware(event);
+    }
+
     /// The metrics in the Prometheus text exposition format.
     pub fn metrics_prometheus(&self) -> String {
         self.metrics().to_prometheus()
@@ -293,10 +316,13 @@ impl Engine {
     /// The drift detector's state: latest report, history against the active model, trend.
     pub fn drift_status(&self) -> DriftStatus {
         let inner = &self.inner;
+        let reference_rows = inner
+            .active()
+            .map(|m| m.bundle.drift_reference.reference_rows);
         let tracker = lock(&inner.drift);
         DriftStatus {
             model_version: tracker.version,
-            threshold: inner.config.retraining.hourly_retrain_threshold,
+            threshold: inner.config().retraining.hourly_retrain_threshold,
             last_report: tracker.state.last_report.clone(),
             last_checked_at: tracker.state.last_checked_at,
             history: tracker.state.history.entries().iter().copied().collect(),
@@ -306,6 +332,7 @@ impl Engine {
                 tracker.state.history.trend()
             },
             window_size: lock(&inner.drift_window).len(),
+            reference_rows,
         }
     }
 

@@ -135,7 +135,8 @@ impl Inner {
         let ts = event.timestamp;
         self.last_event_ms.fetch_max(ts, Ordering::Relaxed);
         let id = self.next_id.fetch_add(1, Ordering::AcqRel);
-        let cfg = &self.config.prediction;
+        let config = self.config();
+        let cfg = &config.prediction;
 
         let model = self.active();
         let (prediction, error) = match &model {
@@ -230,8 +231,8 @@ impl Inner {
         });
 
         if model.is_none()
-            && self.config.retraining.auto_train
-            && window_len >= self.config.retraining.min_samples_for_training
+            && config.retraining.auto_train
+            && window_len >= config.retraining.min_samples_for_training
             && window_seen >= self.auto_train_retry_at.load(Ordering::Acquire)
             && !self.training.load(Ordering::Acquire)
         {
@@ -263,7 +264,8 @@ impl Inner {
                 .collect::<Result<Vec<_>>>()
         })?;
         let model = self.active();
-        let cfg = &self.config.prediction;
+        let config = self.config();
+        let cfg = &config.prediction;
         let mut out = Vec::with_capacity(pairs.len());
         for ((session_id, user_id), found) in pairs.iter().zip(latest) {
             let fallback = |timestamp: Option<i64>, error: Option<String>| BatchPrediction {

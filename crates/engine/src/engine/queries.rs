@@ -14,8 +14,8 @@ use crate::error::{EngineError, Result};
 use crate::lock;
 use crate::outcome::{DriftMetrics, ExplainOutcome, Performance};
 use crate::store::{
-    self, AnomalySummary, DailyStatistics, Feedback, ModelInfo, PredictionRecord, UserFeedback,
-    MAX_NOTES_BYTES,
+    self, AnomalySummary, DailyStatistics, Feedback, ModelInfo, PredictionRecord,
+    SuspiciousSession, UserFeedback, MAX_NOTES_BYTES,
 };
 
 /// Largest `limit` accepted by list queries.
@@ -75,7 +75,7 @@ impl Engine {
         }
         if record.explanation.is_none() && !record.fallback {
             if let Some(model) = record.model_version.and_then(|v| inner.model(v).ok()) {
-                let top_k = inner.config.prediction.top_features;
+                let top_k = inner.config().prediction.top_features;
                 record.explanation = model
                     .with_workspace(|b, ws| {
                         b.predict_with(&record.features, AttributionMethod::Fast, top_k, ws)
@@ -104,6 +104,28 @@ impl Engine {
         self.inner
             .store
             .call(move |conn| store::recent_anomalies(conn, &user, since, limit))
+    }
+
+    /// Sessions with anomalies scoring at least `min_score` in the last `hours` before `now_ms`,
+    /// highest maximum first, at most `limit`: the admin's "suspicious sessions" view.
+    pub fn suspicious_sessions(
+        &self,
+        hours: f64,
+        min_score: f64,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<SuspiciousSession>> {
+        self.inner.check_open()?;
+        check_limit(limit)?;
+        if !(min_score.is_finite() && (0.0..=1.0).contains(&min_score)) {
+            return Err(EngineError::InvalidInput(format!(
+                "minScore must be a number in [0, 1], got {min_score}"
+            )));
+        }
+        let since = since(now_ms, hours, MS_PER_HOUR, "hours")?;
+        self.inner
+            .store
+            .call(move |conn| store::suspicious_sessions(conn, since, min_score, limit))
     }
 
     /// Records feedback on a prediction (`POST /predictions/:id/feedback`); only its owner may.
@@ -186,7 +208,7 @@ impl Engine {
         let inner = &self.inner;
         inner.check_open()?;
         let since = since(now_ms, hours, MS_PER_HOUR, "hours")?;
-        let threshold = inner.config.prediction.anomaly_threshold;
+        let threshold = inner.config().prediction.anomaly_threshold;
         let aggregates = inner
             .store
             .call(move |conn| store::performance(conn, since, threshold))?;
@@ -262,7 +284,7 @@ impl Engine {
         info.is_active = true;
         info.deactivated_at = None;
         let model = Arc::new(ActiveModel::new(info.clone(), model.bundle.clone()));
-        inner.set_active(model);
+        inner.set_active(model)?;
         Ok(info)
     }
 
@@ -281,7 +303,7 @@ impl Engine {
             EngineError::NotFound(format!("prediction {id} was not scored by a model"))
         })?;
         let model = inner.model(version)?;
-        let top_k = inner.config.prediction.top_features;
+        let top_k = inner.config().prediction.top_features;
         let prediction = model.bundle.predict(&record.features, method, top_k)?;
         let attribution = model.bundle.attribution(&record.features, method)?;
         Ok(ExplainOutcome {

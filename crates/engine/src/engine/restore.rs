@@ -102,7 +102,10 @@ pub(super) fn open(config: EngineConfig) -> Result<Inner> {
                     bundle.n_features()
                 )));
             }
-            Some(Arc::new(ActiveModel::new(info, bundle)))
+            Some(super::settings::serving(
+                Arc::new(ActiveModel::new(info, bundle)),
+                &config,
+            )?)
         }
         None => None,
     };
@@ -156,7 +159,6 @@ pub(super) fn open(config: EngineConfig) -> Result<Inner> {
     };
     let last_event = p.recent_scored.last().map(|r| r.0).unwrap_or(i64::MIN);
     Ok(Inner {
-        train_config: config.train_config(),
         store,
         state: Mutex::new(state),
         active: RwLock::new(active),
@@ -180,6 +182,6 @@ pub(super) fn open(config: EngineConfig) -> Result<Inner> {
         background: Mutex::new(None),
         closed: AtomicBool::new(false),
         warnings,
-        config,
+        settings: RwLock::new(Arc::new(config)),
     })
 }

@@ -51,7 +51,7 @@ fn trained_engine_with_warmup(
     (engine, traffic, warmup)
 }
 
-fn trained_engine(config: EngineConfig) -> (Engine, Traffic) {
+pub(crate) fn trained_engine(config: EngineConfig) -> (Engine, Traffic) {
     let (engine, traffic, _) = trained_engine_with_warmup(config);
     (engine, traffic)
 }

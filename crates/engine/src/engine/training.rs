@@ -87,7 +87,7 @@ impl Inner {
                 let outcome = inner.train_guarded(guard, reason, now, &mut |_| {});
                 if !matches!(outcome, Ok(TrainOutcome::Trained { .. })) {
                     let step =
-                        (inner.config.retraining.min_samples_for_training as u64 / 10).max(10);
+                        (inner.config().retraining.min_samples_for_training as u64 / 10).max(10);
                     let seen = lock(&inner.window).seen();
                     inner
                         .auto_train_retry_at
@@ -116,10 +116,11 @@ impl Inner {
         now: i64,
         progress: &mut dyn FnMut(&TrainingEvent),
     ) -> Result<TrainOutcome> {
-        let since = now.saturating_sub(self.config.model_window_ms());
+        let config = self.config();
+        let since = now.saturating_sub(config.model_window_ms());
         let data = self.copy_window(since);
         let rows = data.len() / N_FEATURES;
-        let required = self.config.retraining.min_samples_for_training;
+        let required = config.retraining.min_samples_for_training;
         if rows < required {
             return Ok(TrainOutcome::Skipped(SkipReason::NotEnoughData {
                 available: rows,
@@ -215,11 +216,14 @@ impl Inner {
     ) -> Result<ModelInfo> {
         let matrix = ArrayView2::from_shape((rows, N_FEATURES), data)
             .map_err(|e| EngineError::Internal(format!("training matrix: {e}")))?;
-        let seed = training_seed(self.config.seed, version);
+        // The configuration of this training: a change made while it runs applies to the next.
+        let config = self.config();
+        let seed = training_seed(config.seed, version);
+        let train_config = config.train_config();
         let fitted = catch_unwind(AssertUnwindSafe(|| {
             ModelBundle::train_with_progress(
                 matrix,
-                &self.train_config,
+                &train_config,
                 seed,
                 &mut |p: &TrainingProgress| {
                     if let Some(ev) = TrainingEvent::from_core(p) {
@@ -235,7 +239,7 @@ impl Inner {
         let duration_ms = started.elapsed().as_secs_f64() * 1e3;
         bundle.training.training_duration_ms = Some(duration_ms);
         bundle.training.trained_at = Some(now);
-        bundle.training.data_window_days = Some(self.config.retraining.model_window_days);
+        bundle.training.data_window_days = Some(config.retraining.model_window_days);
         emit(TrainingEvent::Persisting);
         // A model trained while the engine was being closed is discarded.
         self.check_open()?;
@@ -255,7 +259,7 @@ impl Inner {
             store::insert_active_model(conn, version, created_at, now, &bytes, &metrics)
         })?;
         self.next_version.store(version + 1, Ordering::Release);
-        self.set_active(Arc::new(ActiveModel::new(info.clone(), bundle)));
+        self.set_active(Arc::new(ActiveModel::new(info.clone(), bundle)))?;
         self.last_retraining_time.store(now, Ordering::Release);
         lock(&self.schedule).forced_retrain.ran(now);
         Ok(info)

@@ -85,8 +85,8 @@ use rusqlite::Connection;
 pub(crate) use queries::*;
 pub use records::{
     civil_date, decode_features, encode_features, AnomalySummary, DailyStatistics, DriftState,
-    Feedback, ModelInfo, ModelScoreSummary, PerformanceAggregates, PredictionRecord, UserFeedback,
-    MAX_NOTES_BYTES,
+    Feedback, ModelInfo, ModelScoreSummary, PerformanceAggregates, PredictionRecord,
+    SuspiciousSession, UserFeedback, MAX_NOTES_BYTES,
 };
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 

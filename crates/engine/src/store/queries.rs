@@ -7,7 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::records::{
     civil_date, decode_features, encode_features, AnomalySummary, DailyStatistics, DriftState,
-    ModelInfo, ModelScoreSummary, PerformanceAggregates, PredictionRecord, UserFeedback,
+    ModelInfo, ModelScoreSummary, PerformanceAggregates, PredictionRecord, SuspiciousSession,
+    UserFeedback,
 };
 use super::PendingPrediction;
 use crate::config::MS_PER_DAY;
@@ -250,13 +251,16 @@ pub(crate) fn recent_anomalies(
     let mut out = Vec::new();
     for row in rows {
         let (id, timestamp, anomaly_score, confidence, explanation, recommended, taken) = row?;
-        let summary = match explanation {
-            Some(e) => {
-                serde_json::from_str::<Explanation>(&e)
-                    .map_err(|e| corrupt("explanation", e))?
-                    .summary
-            }
-            None => String::new(),
+        let explanation = explanation
+            .map(|e| serde_json::from_str::<Explanation>(&e).map_err(|e| corrupt("explanation", e)))
+            .transpose()?;
+        let (summary, top_features, model_agreement) = match explanation {
+            Some(e) => (
+                e.summary,
+                e.top_features.into_iter().take(3).collect(),
+                Some(e.model_agreement),
+            ),
+            None => (String::new(), Vec::new(), None),
         };
         out.push(AnomalySummary {
             id,
@@ -264,6 +268,8 @@ pub(crate) fn recent_anomalies(
             anomaly_score,
             confidence,
             summary,
+            top_features,
+            model_agreement,
             recommended_action: action_of(&recommended)?,
             action_taken: action_of(&taken)?,
         });
@@ -297,6 +303,53 @@ pub(crate) fn set_feedback(conn: &Connection, id: i64, f: &UserFeedback) -> Resu
         params![id, f.is_false_positive, f.is_false_negative, f.notes, f.submitted_at],
     )?;
     Ok(())
+}
+
+/// Sessions with anomalies scoring at least `min_score` since `since`, highest maximum first.
+pub(crate) fn suspicious_sessions(
+    conn: &Connection,
+    since: i64,
+    min_score: f64,
+    limit: usize,
+) -> Result<Vec<SuspiciousSession>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT session_id, user_id, count(*), max(composite_score), avg(composite_score), max(timestamp)
+         FROM predictions WHERE timestamp >= ?1 AND is_anomaly = 1 AND composite_score >= ?2
+         GROUP BY session_id, user_id ORDER BY max(composite_score) DESC, session_id LIMIT ?3",
+    )?;
+    let groups = stmt
+        .query_map(params![since, min_score, limit as i64], |r| {
+            Ok(SuspiciousSession {
+                session_id: r.get(0)?,
+                user_id: r.get(1)?,
+                anomaly_count: r.get::<_, i64>(2)? as u64,
+                max_score: r.get(3)?,
+                avg_score: r.get(4)?,
+                last_seen: r.get(5)?,
+                top_features: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut top = conn.prepare_cached(
+        "SELECT explanation FROM predictions
+         WHERE session_id = ?1 AND user_id = ?2 AND timestamp >= ?3 AND is_anomaly = 1
+         ORDER BY composite_score DESC, id DESC LIMIT 1",
+    )?;
+    groups
+        .into_iter()
+        .map(|mut g| {
+            let text: Option<String> = top
+                .query_row(params![g.session_id, g.user_id, since], |r| r.get(0))
+                .optional()?
+                .flatten();
+            if let Some(text) = text {
+                let e: Explanation =
+                    serde_json::from_str(&text).map_err(|e| corrupt("explanation", e))?;
+                g.top_features = e.top_features.into_iter().take(3).collect();
+            }
+            Ok(g)
+        })
+        .collect()
 }
 
 pub(crate) fn false_positives(conn: &Connection, limit: usize) -> Result<Vec<PredictionRecord>> {
@@ -349,7 +402,8 @@ pub(crate) fn performance(
                 coalesce(avg(CASE WHEN fallback = 0 THEN isolation_forest_score > ?2 END), 0),
                 coalesce(avg(CASE WHEN fallback = 0 THEN autoencoder_score END), 0),
                 coalesce(avg(CASE WHEN fallback = 0 THEN autoencoder_score > ?2 END), 0),
-                coalesce(sum(feedback_false_positive), 0)
+                coalesce(sum(feedback_false_positive), 0),
+                coalesce(avg(processing_time_us), 0) / 1000.0
          FROM predictions WHERE timestamp >= ?1",
         params![since, anomaly_threshold],
         |r| {
@@ -366,6 +420,7 @@ pub(crate) fn performance(
                 isolation_forest: ModelScoreSummary { average_score: r.get(6)?, anomaly_rate: r.get(7)? },
                 autoencoder: ModelScoreSummary { average_score: r.get(8)?, anomaly_rate: r.get(9)? },
                 false_positive_reports: r.get::<_, i64>(10)? as u64,
+                average_processing_time: r.get(11)?,
             })
         },
     )

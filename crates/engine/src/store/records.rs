@@ -5,7 +5,7 @@
 
 use anomaly_core::bundle::TrainingMetrics;
 use anomaly_core::drift::{DriftHistory, DriftReport};
-use anomaly_core::explain::Explanation;
+use anomaly_core::explain::{Explanation, FeatureContribution};
 use anomaly_core::policy::Action;
 use anomaly_core::N_FEATURES;
 use serde::{Deserialize, Serialize};
@@ -78,8 +78,29 @@ pub struct AnomalySummary {
     pub confidence: f64,
     /// The explanation's one-line summary.
     pub summary: String,
+    /// The explanation's three largest contributions (the original's explanation summary).
+    pub top_features: Vec<FeatureContribution>,
+    /// `1 − |IF − AE|` of the explanation (`None` without one).
+    pub model_agreement: Option<f64>,
     pub recommended_action: Action,
     pub action_taken: Action,
+}
+
+/// A session with anomalies over a period (`suspiciousSessions`): what ExpenseFlow's admin
+/// example aggregated from its prediction collection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SuspiciousSession {
+    pub session_id: String,
+    pub user_id: String,
+    /// Anomalies of the session at or above the score floor.
+    pub anomaly_count: u64,
+    pub max_score: f64,
+    pub avg_score: f64,
+    /// ms since the epoch of its latest such anomaly.
+    pub last_seen: i64,
+    /// The three largest contributions of its highest-scoring anomaly.
+    pub top_features: Vec<FeatureContribution>,
 }
 
 /// One day of a user's predictions (UTC days).
@@ -121,6 +142,8 @@ pub struct PerformanceAggregates {
     pub isolation_forest: ModelScoreSummary,
     pub autoencoder: ModelScoreSummary,
     pub false_positive_reports: u64,
+    /// Mean time spent serving a prediction, in milliseconds (the original's `avgProcessingTime`).
+    pub average_processing_time: f64,
 }
 
 /// Drift detector state kept with each model (`driftDetectorState`).
