@@ -150,7 +150,7 @@ test('the original app\'s own routes and the mounted /api/ml-anomaly routes work
   assert.equal(status.body.success, true);
   const history = await request(`${server.url}/api/ml-anomaly/models/history?limit=10`, { user: 'admin', session: 'sa', admin: true });
   assert.equal(history.body.success, true);
-  assert.equal(history.body.data[0].version, 2, 'forceRetrain made version 2');
+  assert.equal(history.body.models[0].version, 2, 'forceRetrain made version 2');
   const denied = await request(`${server.url}/api/ml-anomaly/status`, { user: 'u-1', session: 's-1' });
   assert.equal(denied.status, 403);
   assert.equal(denied.body.success, false);

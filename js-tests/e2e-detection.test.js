@@ -145,14 +145,15 @@ test('the victim sees the anomalies, reads the blocked prediction and gives feed
   const recent = await request(`${base}/predictions/recent?hours=8760`, me);
   assert.equal(recent.status, 200);
   assert.equal(recent.body.success, true);
-  const mine = recent.body.data.find((a) => a.id === ctx.blockedPredictionId);
+  const mine = recent.body.predictions.find((a) => a.id === ctx.blockedPredictionId);
   assert.ok(mine, 'the blocked prediction is among the recent anomalies');
   assert.equal(mine.actionTaken, 'BLOCK');
-  assert.match(mine.explanation, /BLOCK/);
+  assert.match(mine.explanation.summary, /BLOCK/);
+  assert.equal(mine.explanation.topFeatures.length, 3, "the original's explanation summary");
 
   const record = await request(`${base}/predictions/${ctx.blockedPredictionId}`, me);
   assert.equal(record.status, 200);
-  const r = record.body.data;
+  const r = record.body.prediction;
   assert.equal(r.userId, ctx.victim.userId);
   assert.equal(r.features.length, 59);
   assert.equal(r.isAnomaly, true);
@@ -174,20 +175,21 @@ test('the victim sees the anomalies, reads the blocked prediction and gives feed
   });
   assert.equal(feedback.status, 200);
   assert.equal(feedback.body.success, true);
-  assert.equal(feedback.body.data.notes, 'that was not me');
+  assert.equal(feedback.body.message, 'Feedback submitted successfully');
+  assert.equal(feedback.body.feedback.notes, 'that was not me');
   const again = await request(`${base}/predictions/${ctx.blockedPredictionId}`, me);
-  assert.equal(again.body.data.userFeedback.notes, 'that was not me');
+  assert.equal(again.body.prediction.userFeedback.notes, 'that was not me');
 });
 
 test('the statistics show the day of the attack', async () => {
   const stats = await request(`${ctx.server.url}/api/ml-anomaly/statistics?days=365`, { user: ctx.victim.userId });
   assert.equal(stats.status, 200);
-  const days = stats.body.data;
+  const days = stats.body.statistics;
   assert.ok(days.length >= 1);
   const withAnomalies = days.filter((d) => d.anomalyCount > 0);
   assert.ok(withAnomalies.length >= 1);
   for (const d of days) {
-    assert.match(d.date, /^\d{4}-\d{2}-\d{2}$/);
+    assert.match(d._id, /^\d{4}-\d{2}-\d{2}$/);
     assert.ok(d.totalPredictions >= d.anomalyCount);
   }
   assert.ok(withAnomalies.some((d) => d.maxAnomalyScore >= 0.9));

@@ -157,6 +157,19 @@ test('confidence <= 0.8 only monitors, whatever the action', async (t) => {
   assert.equal(s.events.length, 3, 'anomalies are reported even when not enforced');
 });
 
+test('the middleware enforces what the service decided (enforcedAction), not its own rule', async (t) => {
+  const s = await setup();
+  t.after(s.server.close);
+  s.service.next(prediction('BLOCK', { confidence: 0.99, enforced: 'CHALLENGE' }));
+  const r = await request(`${s.server.url}/api/expenses`, ids);
+  assert.equal(r.status, 200, 'BLOCK recommended, CHALLENGE enforced');
+  assert.equal(r.body.requiresChallenge, true);
+  s.service.next(prediction('CHALLENGE', { confidence: 0.5, enforced: 'REQUIRE_2FA' }));
+  const low = await request(`${s.server.url}/api/expenses`, ids);
+  assert.equal(low.body.requires2FA, true, 'a low confidence does not override the decision');
+  assert.equal(s.revoked.length, 0);
+});
+
 test('a failing service never blocks: fallback in req.mlPrediction and next()', async (t) => {
   const s = await setup();
   t.after(s.server.close);

@@ -1,7 +1,8 @@
 'use strict';
 // All /api/ml-anomaly routes over real HTTP with the native service: authentication (401),
 // authorization (403 for non-admins and for someone else's prediction), unknown ids (404),
-// parameter and body validation (400), and what each route answers.
+// parameter and body validation (400), and what each route answers: the original's top-level keys
+// and shapes (ExpenseFlow's dashboards read them), with our additions beside them.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -75,7 +76,12 @@ test('GET /status: model, window, training state', async () => {
   const r = await request(`${ctx.base}/status`, ADMIN);
   assert.equal(r.status, 200);
   assert.equal(r.body.success, true);
-  const s = r.body.data;
+  // the original's getMLModelStatus body
+  assert.equal(r.body.isRetraining, false);
+  assert.equal(typeof r.body.lastRetrainingTime, 'string');
+  assert.equal(typeof r.body.performance.totalPredictions, 'number');
+  assert.equal(typeof r.body.performance.driftMetrics.driftScore, 'number');
+  const s = r.body.status;
   assert.equal(s.activeModelVersion, 1);
   assert.equal(s.activeModel.version, 1);
   assert.equal(s.isRetraining, false);
@@ -88,10 +94,14 @@ test('GET /status: model, window, training state', async () => {
 test('GET /models/history and /models/active', async () => {
   const h = await request(`${ctx.base}/models/history?limit=10`, ADMIN);
   assert.equal(h.status, 200);
-  assert.equal(h.body.data.length, 1);
-  assert.equal(h.body.data[0].version, 1);
-  assert.equal(h.body.data[0].isActive, true);
-  assert.ok(h.body.data[0].trainingMetrics.trainingSize > 500);
+  assert.equal(h.body.models.length, 1);
+  const m = h.body.models[0];
+  assert.equal(m.version, 1);
+  assert.equal(m.isActive, true);
+  assert.ok(m.trainingSize > 500, "the original's getModelInfo(): version, isActive, trainingDate, trainingSize, validationMetrics");
+  assert.ok(!Number.isNaN(Date.parse(m.trainingDate)));
+  assert.equal(typeof m.validationMetrics, 'object');
+  assert.ok(m.trainingMetrics.trainingSize > 500);
   for (const bad of ['0', '-3', 'ten', '1001', '2.5']) {
     const r = await request(`${ctx.base}/models/history?limit=${bad}`, ADMIN);
     assert.equal(r.status, 400, bad);
@@ -100,7 +110,8 @@ test('GET /models/history and /models/active', async () => {
   }
   const a = await request(`${ctx.base}/models/active`, ADMIN);
   assert.equal(a.status, 200);
-  assert.equal(a.body.data.version, 1);
+  assert.equal(a.body.model.version, 1);
+  assert.equal(a.body.model.isActive, true);
 });
 
 test('GET /models/active is 404 without a model', async (t) => {
@@ -113,7 +124,7 @@ test('GET /models/active is 404 without a model', async (t) => {
   });
   const r = await request(`${server.url}/api/ml-anomaly/models/active`, ADMIN);
   assert.equal(r.status, 404);
-  assert.deepEqual(r.body, { success: false, error: 'No active model' });
+  assert.deepEqual(r.body, { success: false, error: 'No active model found' });
 });
 
 test('GET /models/:version/bundle serves the model JSON; unknown 404, malformed 400', async () => {
@@ -132,19 +143,30 @@ test('GET /models/:version/bundle serves the model JSON; unknown 404, malformed 
 test('GET /drift/status and /performance', async () => {
   const d = await request(`${ctx.base}/drift/status`, ADMIN);
   assert.equal(d.status, 200);
-  assert.equal(d.body.data.threshold, 0.15);
-  assert.equal(d.body.data.modelVersion, 1);
-  assert.equal(typeof d.body.data.windowSize, 'number');
+  // the original's calculateDrift() and getStatistics()
+  assert.equal(typeof d.body.drift.isDrifting, 'boolean');
+  assert.equal(typeof d.body.drift.driftScore, 'number');
+  assert.ok(['LOW', 'MEDIUM', 'HIGH'].includes(d.body.drift.confidence));
+  for (const key of ['referenceWindowSize', 'currentWindowSize', 'driftHistoryLength', 'latestDrift', 'trends']) {
+    assert.ok(key in d.body.statistics, key);
+  }
+  assert.equal(d.body.status.threshold, 0.15);
+  assert.equal(d.body.status.modelVersion, 1);
+  assert.equal(typeof d.body.status.windowSize, 'number');
   const p = await request(`${ctx.base}/performance?hours=8760`, ADMIN);
   assert.equal(p.status, 200);
-  const perf = p.body.data;
+  for (const key of ['totalPredictions', 'anomalyCount', 'avgCompositeScore', 'avgConfidence', 'avgProcessingTime', 'falsePositiveCount']) {
+    assert.equal(typeof p.body.databaseMetrics[key], 'number', `databaseMetrics.${key}`);
+  }
+  assert.ok(p.body.databaseMetrics.avgProcessingTime > 0);
+  const perf = p.body.performance;
   for (const key of ['totalPredictions', 'anomalyCount', 'averageAnomalyScore', 'averageConfidence']) {
     assert.equal(typeof perf[key], 'number', key);
   }
   assert.ok(perf.anomalyCount >= ctx.anomalyIds.length);
   assert.equal(typeof perf.modelPerformance.isolationForest.averageScore, 'number');
   assert.equal(typeof perf.modelPerformance.autoencoder.averageScore, 'number');
-  assert.equal(perf.driftMetrics.threshold, 0.15);
+  assert.equal(typeof perf.driftMetrics.driftScore, 'number', 'always a number (dashboards call toFixed on it)');
   for (const bad of ['0', '8761', 'all']) {
     const r = await request(`${ctx.base}/performance?hours=${bad}`, ADMIN);
     assert.equal(r.status, 400, bad);
@@ -160,20 +182,22 @@ test('POST /batch-analyze validates and rescores sessions', async () => {
     json: { sessionIds: [sid, 'never-seen'], userIds: [ctx.users[2].userId, 'user-1'] },
   });
   assert.equal(ok.status, 200);
-  const [seen, unseen] = ok.body.data.predictions;
+  assert.equal(ok.body.count, 2);
+  const [seen, unseen] = ok.body.predictions;
   assert.equal(seen.sessionId, sid);
   assert.equal(seen.userId, ctx.users[2].userId);
   assert.equal(seen.isAnomaly, true);
   assert.equal(seen.fallback, false);
   assert.deepEqual(seen.modelVersions, { isolationForest: 1, autoencoder: 1 });
   assert.equal(unseen.fallback, true);
-  assert.equal(ok.body.data.summary.total, 2);
+  const empty = await request(`${ctx.base}/batch-analyze`, { ...ADMIN, method: 'POST', json: { sessionIds: [], userIds: [] } });
+  assert.deepEqual(empty.body, { success: true, predictions: [], count: 0 });
+  const invalid = /^Invalid request: sessionIds and userIds arrays required$/;
   const cases = [
-    [{}, /must be arrays/],
-    [{ sessionIds: ['a'] }, /must be arrays/],
-    [{ sessionIds: ['a', 'b'], userIds: ['u'] }, /same length \(got 2 and 1\)/],
-    [{ sessionIds: [], userIds: [] }, /between 1 and 1000/],
-    [{ sessionIds: Array(1001).fill('s'), userIds: Array(1001).fill('u') }, /between 1 and 1000/],
+    [{}, invalid],
+    [{ sessionIds: ['a'] }, invalid],
+    [{ sessionIds: ['a', 'b'], userIds: ['u'] }, invalid],
+    [{ sessionIds: Array(1001).fill('s'), userIds: Array(1001).fill('u') }, /at most 1000/],
     [{ sessionIds: [''], userIds: ['u'] }, /sessionIds\[0\] must be a non-empty string/],
   ];
   for (const [json, message] of cases) {
@@ -190,13 +214,17 @@ test('user routes: recent anomalies, one prediction, 404 and 403', async () => {
   const owner = { user: ctx.users[2].userId };
   const recent = await request(`${ctx.base}/predictions/recent?hours=8760`, owner);
   assert.equal(recent.status, 200);
-  const ids = recent.body.data.map((a) => a.id);
+  const ids = recent.body.predictions.map((a) => a.id);
   for (const id of ctx.anomalyIds) assert.ok(ids.includes(id), `anomaly ${id} listed`);
-  for (const a of recent.body.data) {
+  for (const a of recent.body.predictions) {
     assert.deepEqual(Object.keys(a).sort(), ['actionTaken', 'anomalyScore', 'confidence', 'explanation', 'id', 'recommendedAction', 'timestamp']);
+    assert.ok(!Number.isNaN(Date.parse(a.timestamp)));
+    // the original's getExplanationSummary()
+    assert.deepEqual(Object.keys(a.explanation).sort(), ['confidence', 'modelAgreement', 'summary', 'topFeatures']);
+    assert.ok(a.explanation.topFeatures.length <= 3);
   }
   const others = await request(`${ctx.base}/predictions/recent?hours=8760`, { user: 'user-1' });
-  assert.ok(!others.body.data.some((a) => ctx.anomalyIds.includes(a.id)), 'nobody sees another user\'s anomalies');
+  assert.ok(!others.body.predictions.some((a) => ctx.anomalyIds.includes(a.id)), 'nobody sees another user\'s anomalies');
   for (const bad of ['0', '8761', 'x']) {
     assert.equal((await request(`${ctx.base}/predictions/recent?hours=${bad}`, owner)).status, 400);
   }
@@ -204,23 +232,23 @@ test('user routes: recent anomalies, one prediction, 404 and 403', async () => {
   const id = ctx.anomalyIds[0];
   const mine = await request(`${ctx.base}/predictions/${id}`, owner);
   assert.equal(mine.status, 200);
-  assert.equal(mine.body.data.id, id);
+  assert.equal(mine.body.prediction.id, id);
   const theirs = await request(`${ctx.base}/predictions/${id}`, { user: 'user-1' });
   assert.equal(theirs.status, 403);
-  assert.equal(theirs.body.success, false);
+  assert.deepEqual(theirs.body, { success: false, error: 'Access denied' });
 
   // The exact explanation (TreeSHAP) with every feature's attribution, for the viewer.
   const exact = await request(`${ctx.base}/predictions/${id}/explanation`, owner);
   assert.equal(exact.status, 200);
   assert.equal(exact.body.data.id, id);
   assert.equal(exact.body.data.method, 'exact');
-  assert.equal(exact.body.data.scores.composite, mine.body.data.compositeScore);
+  assert.equal(exact.body.data.scores.composite, mine.body.prediction.compositeScore);
   assert.equal((await request(`${ctx.base}/predictions/${id}/explanation`, { user: 'user-1' })).status, 403);
   assert.equal((await request(`${ctx.base}/predictions/99999999/explanation`, owner)).status, 404);
   for (const unknown of ['99999999', 'abc', '1e3']) {
     const r = await request(`${ctx.base}/predictions/${unknown}`, owner);
     assert.equal(r.status, 404, unknown);
-    assert.equal(r.body.success, false);
+    assert.deepEqual(r.body, { success: false, error: 'Prediction not found' });
   }
 });
 
@@ -239,21 +267,33 @@ test('feedback: owner only, validated, reported as a false positive', async () =
   }
   const ok = await request(url, { ...owner, method: 'POST', json: { isFalsePositive: true, notes: 'I was travelling' } });
   assert.equal(ok.status, 200);
-  assert.equal(ok.body.data.isFalsePositive, true);
-  assert.equal(typeof ok.body.data.submittedAt, 'number');
+  assert.equal(ok.body.message, 'Feedback submitted successfully');
+  assert.equal(ok.body.feedback.isFalsePositive, true);
+  assert.equal(typeof ok.body.feedback.submittedAt, 'number');
   const fps = await request(`${ctx.base}/false-positives?limit=100`, ADMIN);
   assert.equal(fps.status, 200);
-  const listed = fps.body.data.find((r) => r.id === id);
+  assert.equal(fps.body.count, fps.body.falsePositives.length);
+  const listed = fps.body.falsePositives.find((r) => r.id === id);
   assert.ok(listed, 'the false positive is listed');
-  assert.equal(listed.userFeedback.notes, 'I was travelling');
+  assert.deepEqual(Object.keys(listed).sort(), ['anomalyScore', 'explanation', 'feedback', 'id', 'timestamp', 'userId']);
+  assert.equal(listed.feedback.notes, 'I was travelling');
+  assert.equal(listed.userId, ctx.users[2].userId);
   assert.equal((await request(`${ctx.base}/false-positives?limit=0`, ADMIN)).status, 400);
 });
 
 test('GET /statistics validates days', async () => {
   const owner = { user: ctx.users[2].userId };
-  const ok = await request(`${ctx.base}/statistics?days=7`, owner);
-  assert.equal(ok.status, 200);
-  assert.ok(Array.isArray(ok.body.data));
+  const week = await request(`${ctx.base}/statistics?days=7`, owner);
+  assert.equal(week.status, 200);
+  assert.ok(Array.isArray(week.body.statistics));
+  const ok = await request(`${ctx.base}/statistics?days=365`, owner);
+  assert.ok(ok.body.statistics.length >= 1);
+  for (const d of ok.body.statistics) {
+    assert.match(d._id, /^\d{4}-\d{2}-\d{2}$/);
+    for (const key of ['totalPredictions', 'anomalyCount', 'avgAnomalyScore', 'maxAnomalyScore']) assert.ok(key in d, key);
+  }
+  const sorted = [...ok.body.statistics].sort((a, b) => a._id.localeCompare(b._id));
+  assert.deepEqual(ok.body.statistics, sorted, 'days ascending');
   for (const bad of ['0', '366', 'week']) {
     const r = await request(`${ctx.base}/statistics?days=${bad}`, owner);
     assert.equal(r.status, 400, bad);
@@ -273,18 +313,17 @@ test('POST /retrain trains version 2; POST /models/1/activate rolls back; POST /
   const r = await request(`${ctx.base}/retrain`, { ...ADMIN, method: 'POST' });
   assert.equal(r.status, 200);
   assert.equal(r.body.success, true);
-  assert.equal(r.body.data.retrained, true);
-  assert.equal(r.body.data.version, 2);
+  assert.equal(r.body.message, 'Model retraining initiated', 'the original answers at once and trains in the background');
+  while (ctx.service.isRetraining) await new Promise((resolve) => setTimeout(resolve, 20));
   const h = await request(`${ctx.base}/models/history`, ADMIN);
-  assert.deepEqual(h.body.data.map((m) => [m.version, m.isActive]), [[2, true], [1, false]]);
+  assert.deepEqual(h.body.models.map((m) => [m.version, m.isActive]), [[2, true], [1, false]]);
   const back = await request(`${ctx.base}/models/1/activate`, { ...ADMIN, method: 'POST' });
   assert.equal(back.status, 200);
   assert.equal(back.body.data.version, 1);
-  assert.equal((await request(`${ctx.base}/models/active`, ADMIN)).body.data.version, 1);
+  assert.equal((await request(`${ctx.base}/models/active`, ADMIN)).body.model.version, 1);
   const missing = await request(`${ctx.base}/models/7/activate`, { ...ADMIN, method: 'POST' });
   assert.equal(missing.status, 404);
   const init = await request(`${ctx.base}/initialize`, { ...ADMIN, method: 'POST' });
   assert.equal(init.status, 200);
-  assert.equal(init.body.success, true);
-  assert.equal(init.body.data.initialized, true);
+  assert.deepEqual(init.body, { success: true, message: 'ML system initialized successfully', training: false, modelVersion: 1 });
 });

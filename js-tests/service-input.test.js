@@ -36,7 +36,7 @@ test('predictStreaming rejects missing or mistyped ids with a TypeError naming t
     [['s', 'u', { timestamp: -5 }], /requestContext.timestamp/],
     [['s', 'u', { endpoint: 42 }], /requestContext.endpoint must be a string/],
     [['s', 'u', { contentLength: -1 }], /requestContext.contentLength must be a non-negative number/],
-    [['s', 'u', { endpointSensitivity: 'EXTREME' }], /endpointSensitivity must be one of LOW, MODERATE, HIGH, CRITICAL/],
+    [['s', 'u', { endpointSensitivity: 7 }], /requestContext.endpointSensitivity must be a string/],
     [['s', 'u', { location: 'Paris' }], /requestContext.location must be an object/],
     [['s', 'u', { location: { lat: 'north', lon: 2 } }], /finite numbers lat and lon/],
     [['s', 'u', { isWeekend: 'yes' }], /requestContext.isWeekend must be a boolean/],
@@ -103,8 +103,15 @@ test('without the addon: the fallback, trainModels false and a clear initialize 
 test('options are validated, unknown names rejected', () => {
   assert.throws(() => createAnomalyService({ anomalyTreshold: 0.7 }).options, /unknown option 'anomalyTreshold'/);
   assert.throws(() => createAnomalyService({ anomalyThreshold: 'high' }).options, /anomalyThreshold must be a finite number/);
-  assert.throws(() => createAnomalyService({ challengeThreshold: 0.6 }).options, /thresholds must be ordered/);
-  assert.throws(() => createAnomalyService({ minSamplesForTraining: 5 }).options, /minSamplesForTraining must be within \[20/);
+  // Ranges are the engine's: its message names the field, and the option that set it.
+  assert.throws(() => createAnomalyService({ challengeThreshold: 0.95 }).options, /thresholds must be ordered.*\(set by challengeThreshold\)/);
+  assert.throws(
+    () => createAnomalyService({ minSamplesForTraining: 5 }).options,
+    /minSamplesForTraining: must be at least 20, got 5 \(set by minSamplesForTraining\)/,
+  );
+  // As in the original, an anomaly threshold above the action thresholds is accepted: actions
+  // then start at it.
+  assert.equal(createAnomalyService({ anomalyThreshold: 0.75 }).options.anomalyThreshold, 0.75);
   assert.throws(() => createAnomalyService({ logger: { info() {} } }).options, /logger.warn must be a function/);
   assert.throws(() => createAnomalyService({ revokeSession: true }).options, /revokeSession must be a function/);
   const o = createAnomalyService({ store: ':memory:', retraining: { hourlyRetrainThreshold: 0.3, dailyRetrainForced: false } }).options;
@@ -129,7 +136,7 @@ test('environment variables configure the singleton-style service; bad ones name
   assert.throws(() => new AnomalyService({}, { env: { ML_ANOMALY_SCHEDULES: 'maybe' } }).options, /ML_ANOMALY_SCHEDULES must be true\/false/);
   assert.throws(() => new AnomalyService({}, { env: { ML_ANOMALY_DRIFT_THRESHOLD: 'x' } }).options, /ML_ANOMALY_DRIFT_THRESHOLD must be a number/);
   const factory = createAnomalyService({});
-  assert.equal(factory.options.store, './ml-anomaly.sqlite', 'createAnomalyService reads no environment');
+  assert.equal(factory.options.store, 'ml-anomaly.sqlite', 'createAnomalyService reads no environment');
 });
 
 test('configure() works until the engine is opened', async () => {

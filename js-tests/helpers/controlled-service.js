@@ -3,9 +3,13 @@
  * A service whose predictions the test decides, to drive the middlewares into each action band
  * deterministically. `next(prediction | Error)` queues what the following `predictStreaming`
  * call returns (or throws); with nothing queued it answers ALLOW. Every call is recorded.
+ *
+ * Its predictions say what to enforce (`enforcedAction`) as the engine does at its default
+ * `prediction.enforceMinConfidence` (0.8): the recommended action above that confidence, MONITOR
+ * below. `enforced` overrides it.
  */
 
-function prediction(action, { score, confidence = 0.95, fallback = false, error } = {}) {
+function prediction(action, { score, confidence = 0.95, fallback = false, error, enforced } = {}) {
   const defaults = { ALLOW: 0.2, MONITOR: 0.67, CHALLENGE: 0.75, REQUIRE_2FA: 0.85, BLOCK: 0.95 };
   const anomalyScore = score !== undefined ? score : defaults[action];
   const p = {
@@ -15,6 +19,7 @@ function prediction(action, { score, confidence = 0.95, fallback = false, error 
     explanation: [{ feature: 'ip_diversity', contribution: 0.3, value: 4, normalizedValue: 0.8 }],
     modelVersions: { isolationForest: 1, autoencoder: 1 },
     action,
+    enforcedAction: enforced || (action === 'ALLOW' ? 'ALLOW' : confidence > 0.8 ? action : 'MONITOR'),
     predictionId: 'p-test',
   };
   if (fallback) p.fallback = true;

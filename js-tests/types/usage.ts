@@ -2,7 +2,7 @@
 // every export type-checks against index.d.ts and the subpath declarations.
 import mla = require('ml-anomaly');
 import service = require('ml-anomaly/service');
-import { mlAnomalyCheck, strictMLCheck, createMiddleware } from 'ml-anomaly/middleware';
+import { mlAnomalyCheck, strictMLCheck, createMiddleware, batchMLAnalysis, getMLModelStatus, forceMLRetrain } from 'ml-anomaly/middleware';
 import { createRouter } from 'ml-anomaly/router';
 
 export async function usage(): Promise<void> {
@@ -29,6 +29,17 @@ export async function usage(): Promise<void> {
   });
   const action: mla.Action = p.action;
   const top: string[] = p.explanation.map((f) => f.feature);
+  // ExpenseFlow's example 4 reads the original's stored-explanation shape off the answer.
+  const top3 = p.explanation.topFeatures.slice(0, 3);
+  const summary: string | undefined = p.explanation.summary;
+  const enforced: mla.Action | undefined = p.enforcedAction;
+  // Run-time tuning, as ExpenseFlow's quick start does.
+  service.modelConfig.prediction.anomalyThreshold = 0.75;
+  service.modelConfig.prediction.ensembleWeight = { isolationForest: 0.7, autoencoder: 0.3 };
+  const days30: number = service.modelConfig.retraining.modelWindowDays;
+  const driftNow: mla.DriftMetrics = service.driftDetector.calculateDrift();
+  const driftText: string = driftNow.driftScore.toFixed(3);
+  const driftStats: mla.DriftStatistics = service.driftDetector.getStatistics();
   const v: number | null = p.modelVersions.isolationForest;
   const batch = await mine.predictBatch(['s1'], ['u1']);
   const sid: string = batch[0].sessionId;
@@ -52,7 +63,7 @@ export async function usage(): Promise<void> {
   const { mlAnomalyCheck: check } = createMiddleware(mine, { timestampHeader: 'x-event-time' });
   const router = createRouter({ auth: (req, res, next) => next(), requireAdmin: mlAnomalyCheck, service: mine, viewer: { staticDir: '/srv/viewer' } });
   const withViewer = createRouter({ auth: (req, res, next) => next(), viewer: true });
-  const fallback: mla.Prediction = mla.fallbackPrediction(new Error('x'));
+  const fallback: boolean | undefined = mla.fallbackPrediction(new Error('x')).fallback;
   const model: mla.NativeModel = mla.NativeModel.fromJson(await mine.modelBundle(1));
   const scores: mla.ModelScores = model.score(new Float64Array(model.nFeatures));
   const explained: mla.ModelPrediction = model.predict(record.features, true, 10);
@@ -61,5 +72,6 @@ export async function usage(): Promise<void> {
   const block: number = model.thresholds().block;
   const names: string[] = model.featureNames();
   await mine.close();
+  void [batchMLAnalysis, getMLModelStatus, forceMLRetrain, top3, summary, enforced, days30, driftText, driftStats];
   void [ok, action, top, v, sid, trained, retrained, total, width, when, days, recent, history, text, retraining, last, check, router, withViewer, fallback, strictMLCheck, scores, firstLabel, attribution, block, names];
 }

@@ -58,6 +58,18 @@ export interface FeatureContribution {
   normalizedValue: number;
 }
 
+/**
+ * `prediction.explanation`: the top contributing features (5 by default), largest first, as an
+ * array (the original's shape). It also answers `.topFeatures` (the same array) and, on an
+ * anomaly, `.summary`, so that code written against the original's stored explanation
+ * (`prediction.explanation.topFeatures.slice(0, 3)`, `explanation.summary`) works on it; both are
+ * non-enumerable (the array serializes and compares as the plain list).
+ */
+export type PredictionExplanation = FeatureContribution[] & {
+  readonly topFeatures: FeatureContribution[];
+  readonly summary?: string;
+};
+
 /** The answer of `predictStreaming`: the original's shape plus extras. */
 export interface Prediction {
   isAnomaly: boolean;
@@ -65,8 +77,7 @@ export interface Prediction {
   anomalyScore: number;
   /** min(1, 1.2·(1 − |IF − AE|)). */
   confidence: number;
-  /** Top contributing features (5 by default), largest first. */
-  explanation: FeatureContribution[];
+  explanation: PredictionExplanation;
   modelVersions: { isolationForest: number | null; autoencoder: number | null };
   /** Recommended action for the composite score. */
   action: Action;
@@ -81,7 +92,11 @@ export interface Prediction {
   scores?: { isolationForest: number; autoencoder: number; composite: number };
   /** 1 − |IF − AE| (when a model scored the request). */
   modelAgreement?: number;
-  /** The action the standard middleware enforces (the recommended one only when confidence > 0.8). */
+  /**
+   * What the standard middleware enforces, as the engine decided (and stored as `actionTaken`):
+   * the recommended action when the confidence is above `prediction.enforceMinConfidence`
+   * (0.8), MONITOR otherwise.
+   */
   enforcedAction?: Action;
   /** One-line readable explanation, on anomalies. */
   summary?: string;
@@ -91,7 +106,7 @@ export interface Prediction {
   timestamp?: number;
   /** Microseconds spent in the native engine (feature extraction included). */
   engineTimeUs?: number;
-  /** Milliseconds spent in the service (the middlewares overwrite it with their own measure). */
+  /** Milliseconds spent in the service. */
   processingTime: number;
 }
 
@@ -108,13 +123,45 @@ export interface DriftResult {
   [detail: string]: unknown;
 }
 
+/** The original's `driftDetector.calculateDrift()`: `driftScore` is always a number. */
+export interface DriftMetrics {
+  isDrifting: boolean;
+  driftScore: number;
+  confidence: 'LOW' | 'MEDIUM' | 'HIGH';
+  /** 'Insufficient data for drift detection' while either window holds fewer than 100 points. */
+  details: string | { psi: number; ks: number; distribution: number; score: number };
+  timestamp?: number;
+  threshold?: number;
+  /** The engine's full drift report (per-feature PSI, KS, histograms). */
+  report?: Record<string, unknown>;
+}
+
+/** The original's `driftDetector.getStatistics()`. */
+export interface DriftStatistics {
+  referenceWindowSize: number;
+  currentWindowSize: number;
+  driftHistoryLength: number;
+  latestDrift: { driftScore: number; isDrifting: boolean; timestamp: number; report?: Record<string, unknown> } | null;
+  trends: { trend: 'STABLE' | 'INCREASING' | 'DECREASING'; recentDrift: number; avgDrift: number; slope?: number };
+}
+
+/** `service.driftDetector`: the original's detector interface (synchronous, as the original's). */
+export interface DriftDetector {
+  /** A fresh assessment of the recent requests (records nothing, never retrains). */
+  calculateDrift(): DriftMetrics;
+  getStatistics(): DriftStatistics;
+}
+
 export interface ModelPerformance {
   totalPredictions: number;
   anomalyCount: number;
   averageAnomalyScore: number;
   averageConfidence: number;
+  /** Mean ms spent serving a prediction. */
+  averageProcessingTime: number;
+  falsePositiveReports: number;
   modelPerformance: { isolationForest: Record<string, unknown>; autoencoder: Record<string, unknown> };
-  driftMetrics: Record<string, unknown>;
+  driftMetrics: DriftMetrics;
   [extra: string]: unknown;
 }
 
@@ -179,15 +226,32 @@ export interface StoredFeedback {
   submittedAt: number;
 }
 
-/** One line of GET /predictions/recent. */
+/** One of a user's recent anomalies (`recentAnomalies`; GET /predictions/recent shows them in the original's shape). */
 export interface AnomalySummary {
   id: number;
+  /** ms since the epoch. */
   timestamp: number;
   anomalyScore: number;
   confidence: number;
   summary: string;
+  /** The explanation's three largest contributions. */
+  topFeatures: Array<FeatureContribution & { label: string; baseline: number; direction: string }>;
+  modelAgreement: number | null;
   recommendedAction: Action;
   actionTaken: Action;
+}
+
+/** A session with anomalies over a period (`suspiciousSessions`). */
+export interface SuspiciousSession {
+  sessionId: string;
+  userId: string;
+  anomalyCount: number;
+  maxScore: number;
+  avgScore: number;
+  /** ms since the epoch of its latest anomaly. */
+  lastSeen: number;
+  /** The three largest contributions of its highest-scoring anomaly. */
+  topFeatures: Array<FeatureContribution & { label: string }>;
 }
 
 export interface Feedback {
@@ -233,9 +297,11 @@ export interface SecurityEvent {
   sessionId: string;
   userId: string;
   action: Action;
+  /** What the standard middleware enforced. */
+  enforcedAction: Action;
   anomalyScore: number;
   confidence: number;
-  predictionId?: string | null;
+  predictionId?: number | string | null;
   explanation: FeatureContribution[];
   requestContext: RequestContext;
   timestamp: Date;
@@ -247,14 +313,19 @@ export type Middleware = (req: AnyRequest, res: AnyResponse, next: (err?: unknow
 
 /**
  * Options of a service. Flat names have ML_ANOMALY_* environment variables for the singleton
- * (README: Configuration).
+ * (README: Configuration). Defaults and ranges are the engine's (`DEFAULTS` shows them); the
+ * package sends only what is set. Precedence, lowest first: the engine's defaults, environment
+ * variables (singleton only), `engine`, the original's sections, the flat options.
  */
 export interface AnomalyServiceOptions {
-  /** SQLite file of the store, or ':memory:'. Default './ml-anomaly.sqlite'. ML_ANOMALY_STORE. */
+  /** SQLite file of the store, or ':memory:'. Default 'ml-anomaly.sqlite'. ML_ANOMALY_STORE. */
   store?: string;
   /** Seed of every training. ML_ANOMALY_SEED. */
   seed?: number;
-  /** isAnomaly when the composite is above this (0.65). ML_ANOMALY_ANOMALY_THRESHOLD. */
+  /**
+   * isAnomaly when the composite is above this (0.65). It may exceed the action thresholds:
+   * actions then start at it, as in the original. ML_ANOMALY_ANOMALY_THRESHOLD.
+   */
   anomalyThreshold?: number;
   /** CHALLENGE from here (0.70). ML_ANOMALY_CHALLENGE_THRESHOLD. */
   challengeThreshold?: number;
@@ -291,10 +362,13 @@ export interface AnomalyServiceOptions {
      */
     storeAllExplanations?: boolean;
   };
-  /** A raw engine configuration fragment (crates/engine EngineConfig), merged last. */
+  /** A raw engine configuration fragment (crates/engine EngineConfig); below the sections and flat options. */
   engine?: Record<string, unknown>;
-  /** Anything with info/warn/error (console, pino...). Quiet by default. */
-  logger?: Logger;
+  /**
+   * Anything with info/warn/error (console, pino...). Default: warnings and errors to the console,
+   * info silent, as the original logged. `false`: nothing at all.
+   */
+  logger?: Logger | false;
   /** Called with each security event the middlewares report. */
   onSecurityEvent?: (event: SecurityEvent) => unknown;
   /** Called by mlAnomalyCheck before answering 403 on a BLOCK. */
@@ -303,6 +377,21 @@ export interface AnomalyServiceOptions {
   resolveEndpointSensitivity?: (req: AnyRequest) => Sensitivity | 'MEDIUM' | undefined;
   /** Clock, ms since the epoch (tests). Default Date.now. */
   now?: () => number;
+}
+
+/** `service.modelConfig`: the engine's sections in the original's shape, plus the engine's additions. */
+export interface ModelConfig {
+  isolationForest: { nTrees: number; sampleSize: number; maxTreeDepth: number | 'auto'; contamination: number; [extra: string]: unknown };
+  autoencoder: { inputDim: number | null; encodingDim: number; learningRate: number; epochs: number; batchSize: number; validationSplit: number; [extra: string]: unknown };
+  retraining: { minSamplesForTraining: number; hourlyRetrainThreshold: number; dailyRetrainForced: boolean; modelWindowDays: number; [extra: string]: unknown };
+  prediction: {
+    ensembleWeight: { isolationForest: number; autoencoder: number };
+    anomalyThreshold: number;
+    challenge: number;
+    require2fa: number;
+    block: number;
+    [extra: string]: unknown;
+  };
 }
 
 export interface ServiceStatus {
@@ -320,17 +409,43 @@ export interface ServiceStatus {
  */
 export declare class AnomalyService extends EventEmitter {
   constructor(options?: AnomalyServiceOptions);
-  /** Resolved options (defaults < environment for the singleton < options). */
-  readonly options: Readonly<Required<Pick<AnomalyServiceOptions, 'store' | 'anomalyThreshold'>>> & AnomalyServiceOptions;
+  /**
+   * The options in force, live: each flat option's current value (the engine's default when not
+   * set). Assigning a flat option applies it as `configure({ name: value })` does. Throws a
+   * TypeError naming the option when the configuration is invalid.
+   */
+  options: Required<Pick<AnomalyServiceOptions, 'store' | 'anomalyThreshold' | 'challengeThreshold' | 'require2faThreshold' | 'blockThreshold' | 'minSamplesForTraining' | 'modelWindowDays' | 'driftThreshold' | 'driftCheckIntervalMs' | 'forcedRetrainIntervalMs' | 'autoTrain' | 'schedules' | 'explanationSize'>> & AnomalyServiceOptions;
   readonly logger: Logger;
+  /** The host's integration settings (callbacks, logger): cheap, never throws. */
+  readonly integration: Pick<AnomalyServiceOptions, 'onSecurityEvent' | 'revokeSession' | 'resolveEndpointSensitivity' | 'now'> & { logger: Logger; schedules: boolean };
+  /**
+   * The original's configuration object, live: reading shows the settings in force; assigning a
+   * field (`modelConfig.prediction.anomalyThreshold = 0.75`, `ensembleWeight`, `challenge`,
+   * `require2fa`, `block`, `retraining.*`) applies it on the next request or training, or throws a
+   * TypeError naming the field and changes nothing.
+   */
+  readonly modelConfig: ModelConfig;
+  /** The original's drift detector. */
+  readonly driftDetector: DriftDetector;
   /** True while a training runs. */
   readonly isRetraining: boolean;
-  /** End of the last successful training of this process, or null. */
-  lastRetrainingTime: Date | null;
+  /** End of the last successful training, or null. */
+  readonly lastRetrainingTime: Date | null;
   /** Why the last initialize() resolved to false, or null. */
   initializationError: Error | null;
-  /** Changes options until the engine is opened. */
+  /**
+   * Changes options. Before the engine opens they are validated and used at open; afterwards the
+   * engine's settings among them apply at once (the store and the seed cannot change while it
+   * runs) and callbacks, logger and schedules are replaced. Throws a TypeError, and changes
+   * nothing, for an invalid value.
+   */
   configure(options: AnomalyServiceOptions): this;
+  /** Logs `message` as a warning once per `key` (misconfigurations). */
+  warnOnce(key: string, message: string): void;
+  /** Records what was done to a request when its prediction enforced something else (the strict 403 is a BLOCK). */
+  recordActionTaken(predictionId: number, action: Action): void;
+  /** Counts what a middleware did without a prediction (shown in metrics and /status). */
+  recordMiddleware(event: 'skippedWithoutUser' | 'skippedWithoutSession' | 'ignoredLocation'): void;
   /** Resolves to true; to false (never rejects) when the engine cannot be opened: see initializationError. */
   initialize(): Promise<boolean>;
   predictStreaming(sessionId: string | number | { toString(): string }, userId: string | number | { toString(): string }, requestContext?: RequestContext): Promise<Prediction>;
@@ -362,10 +477,13 @@ export declare class AnomalyService extends EventEmitter {
   /** The owner's feedback; rejects with ML_ANOMALY_NOT_FOUND / ML_ANOMALY_FORBIDDEN, or a TypeError. */
   submitFeedback(predictionId: number | string, userId: string, feedback: Feedback): Promise<StoredFeedback>;
   statistics(userId: string, days?: number): Promise<DailyStatistics[]>;
+  /** Sessions with anomalies scoring at least `minScore` (0.7) in the last `hours` (24), highest first. */
+  suspiciousSessions(options?: { hours?: number; minScore?: number; limit?: number }): Promise<SuspiciousSession[]>;
   falsePositives(limit?: number): Promise<PredictionRecord[]>;
   /** Waits until every queued record is committed. */
   flush(): Promise<void>;
-  reportSecurityEvent(event: SecurityEvent): void;
+  /** Calls `callback` (default: the onSecurityEvent option) and emits 'security'; never throws. */
+  reportSecurityEvent(event: SecurityEvent, callback?: (event: SecurityEvent) => unknown): void;
   stopSchedules(): void;
   /** Stops the schedules and flushes and closes the store. */
   close(): Promise<void>;
@@ -384,9 +502,18 @@ export interface MiddlewareOptions {
   revokeSession?: (sessionId: string, userId: string) => unknown;
   resolveEndpointSensitivity?: (req: AnyRequest) => Sensitivity | 'MEDIUM' | undefined;
   logger?: Logger;
-  /** Default: `{ sessionId: req.sessionId, userId: req.userId }`, as the original. */
+  /**
+   * Default: userId from `req.userId`, `req.user._id` or `req.user.id`; sessionId from
+   * `req.sessionId`, `req.sessionID`, `req.session.id` or `req.jwtId` (ExpenseFlow's auth sets
+   * `req.user` and an ObjectId `req.sessionId`). Ids are stringified.
+   */
   getIdentity?: (req: AnyRequest) => { sessionId?: unknown; userId?: unknown } | undefined;
-  /** Header with "lat,lon" (default 'x-geo-location'); `req.geo` / `req.location` also work. */
+  /** For `forceMLRetrain`. Default: `req.user.isAdmin === true || req.user.role === 'admin'`. */
+  isAdmin?: (req: AnyRequest) => boolean;
+  /**
+   * Header with "lat,lon" (default 'x-geo-location'); else `req.geoLocation` (a geo-IP
+   * middleware's), `req.geo` or `req.location`. An invalid position is ignored and counted.
+   */
   locationHeader?: string;
   /** Header with a device fingerprint (default 'x-device-fingerprint'). */
   deviceHeader?: string;
@@ -396,9 +523,18 @@ export interface MiddlewareOptions {
   extendContext?: (req: AnyRequest, context: RequestContext) => Partial<RequestContext> | undefined;
 }
 
+export type Handler = (req: AnyRequest, res: AnyResponse) => unknown;
+
+/** The original middleware module's exports. */
 export interface Middlewares {
   mlAnomalyCheck: Middleware;
   strictMLCheck: Middleware;
+  /** POST body `{ sessionIds, userIds }` → `{ success, predictions, count }` (400 when invalid). */
+  batchMLAnalysis: Handler;
+  /** `{ success, performance, isRetraining, lastRetrainingTime }` (+ `status`). */
+  getMLModelStatus: Handler;
+  /** 403 unless admin; starts forceRetrain() without waiting: `{ success, message: 'Model retraining initiated' }`. */
+  forceMLRetrain: Handler;
 }
 
 /** A plain Node request handler (the viewer package's `createViewerHandler()` is one). */
@@ -553,9 +689,13 @@ export declare const service: AnomalyService;
 export declare const mlAnomalyCheck: Middleware;
 /** Strict middleware bound to the singleton (fails closed). */
 export declare const strictMLCheck: Middleware;
+/** The original middleware module's handlers bound to the singleton. */
+export declare const batchMLAnalysis: Handler;
+export declare const getMLModelStatus: Handler;
+export declare const forceMLRetrain: Handler;
 /** A new, independent service. */
 export declare function createAnomalyService(options?: AnomalyServiceOptions): AnomalyService;
-/** Configures the singleton before initialize(). */
+/** Configures the singleton (see `AnomalyService.configure`). */
 export declare function configure(options: AnomalyServiceOptions): AnomalyService;
 /**
  * The two middlewares over `service`. They score through `service.predictSync` when it is a
@@ -568,7 +708,8 @@ export declare function createMiddleware(service: Pick<AnomalyService, 'predictS
 export declare function createRouter(options: RouterOptions): any;
 export declare function buildRequestContext(req: AnyRequest, options?: MiddlewareOptions, overrides?: Partial<RequestContext>): RequestContext;
 export declare function defaultEndpointSensitivity(req: AnyRequest, path: string): Sensitivity;
-export declare function fallbackPrediction(error?: unknown): Prediction;
+/** The original's fallback answer (with `error` when given). */
+export declare function fallbackPrediction(error?: unknown): Omit<Prediction, 'processingTime'>;
 
 export declare class AnomalyError extends Error {
   constructor(code: string, message: string, options?: { cause?: unknown });
@@ -584,6 +725,7 @@ export declare const ERROR_CODES: Readonly<{
   NATIVE_MISSING: 'ML_ANOMALY_NATIVE_MISSING';
   INTERNAL: 'ML_ANOMALY_INTERNAL';
 }>;
+/** Every flat option's default, read from the engine (loads the addon on first access). */
 export declare const DEFAULTS: Readonly<Record<string, unknown>>;
 /** The native addon's exports. */
 export declare function loadNative(): { NativeEngine: new (config: Record<string, unknown>) => unknown; NativeModel: unknown };

@@ -10,14 +10,14 @@
  * first needs its engine (`initialize()` or the first prediction), or at `NativeModel.fromJson`.
  */
 
-const { service, mlAnomalyCheck, strictMLCheck } = require('./lib/singleton');
+const { service, mlAnomalyCheck, strictMLCheck, batchMLAnalysis, getMLModelStatus, forceMLRetrain } = require('./lib/singleton');
 const { AnomalyService } = require('./lib/service');
 const { createMiddleware } = require('./lib/middleware');
 const { createRouter } = require('./lib/router');
 const { buildRequestContext, defaultEndpointSensitivity } = require('./lib/context');
-const { fallbackPrediction } = require('./lib/fallback');
+const { fallbackPrediction } = require('./lib/prediction');
 const { AnomalyError, CODES } = require('./lib/errors');
-const { DEFAULTS } = require('./lib/config');
+const { SPEC, PACKAGE_DEFAULTS, flatValue } = require('./lib/config');
 const { loadNative, nativePath } = require('./lib/native');
 const { NativeModel } = require('./lib/model');
 
@@ -31,10 +31,24 @@ function configure(options) {
   return service.configure(options);
 }
 
+/**
+ * The default value of every flat option (lib/config.js), read from the engine, which owns them
+ * (loads the addon on first access; throws the addon's "not found" error without it).
+ */
+function defaults() {
+  const config = loadNative().resolveEngineConfig({});
+  const out = {};
+  for (const spec of SPEC) out[spec[0]] = spec[3] === null ? PACKAGE_DEFAULTS[spec[0]] : flatValue(spec, config);
+  return Object.freeze(out);
+}
+
 module.exports = {
   service,
   mlAnomalyCheck,
   strictMLCheck,
+  batchMLAnalysis,
+  getMLModelStatus,
+  forceMLRetrain,
   createAnomalyService,
   configure,
   createMiddleware,
@@ -46,7 +60,7 @@ module.exports = {
   NativeModel,
   AnomalyError,
   ERROR_CODES: CODES,
-  DEFAULTS,
   loadNative,
   nativePath,
 };
+Object.defineProperty(module.exports, 'DEFAULTS', { enumerable: true, get: defaults });

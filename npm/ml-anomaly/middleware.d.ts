@@ -1,1 +1,1 @@
-export { mlAnomalyCheck, strictMLCheck, createMiddleware } from './index';
+export { mlAnomalyCheck, strictMLCheck, batchMLAnalysis, getMLModelStatus, forceMLRetrain, createMiddleware } from './index';

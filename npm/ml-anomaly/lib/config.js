@@ -1,102 +1,71 @@
 'use strict';
 /**
- * Options of a service: defaults, environment variables, validation.
+ * Options of a service: where each setting comes from, and how it reaches the engine.
+ *
+ * Why this module owns no default and no range: every setting the engine uses is defined,
+ * defaulted and validated once, in crates/engine (`EngineConfig`). The package only says *which
+ * settings the host set* and sends exactly those; the engine fills in its own defaults and names
+ * the first bad field. What stays here is what only JavaScript knows: option and environment
+ * variable names, parsing environment strings, the callbacks and the logger.
  *
  * Why environment variables: ExpenseFlow swaps its service in with one `require()` change and
- * configures nothing else, so the singleton must be tunable without code (store path, thresholds,
- * schedules). Precedence, lowest first: defaults < environment (singleton only) < `configure()` /
- * `createAnomalyService()` options. Every value is checked once, here, so a typo in an environment
- * variable fails at `initialize()` with the variable's name instead of silently using a default.
+ * configures nothing else, so the singleton must be tunable without code.
  *
- * | option                   | environment variable                  | default              |
- * |--------------------------|---------------------------------------|----------------------|
- * | store                    | ML_ANOMALY_STORE                      | ./ml-anomaly.sqlite  |
- * | seed                     | ML_ANOMALY_SEED                       | the engine's         |
- * | anomalyThreshold         | ML_ANOMALY_ANOMALY_THRESHOLD          | 0.65                 |
- * | challengeThreshold       | ML_ANOMALY_CHALLENGE_THRESHOLD        | 0.70                 |
- * | require2faThreshold      | ML_ANOMALY_REQUIRE_2FA_THRESHOLD      | 0.80                 |
- * | blockThreshold           | ML_ANOMALY_BLOCK_THRESHOLD            | 0.90                 |
- * | minSamplesForTraining    | ML_ANOMALY_MIN_SAMPLES                | 1000                 |
- * | modelWindowDays          | ML_ANOMALY_MODEL_WINDOW_DAYS          | 30                   |
- * | driftThreshold           | ML_ANOMALY_DRIFT_THRESHOLD            | 0.15                 |
- * | driftCheckIntervalMs     | ML_ANOMALY_DRIFT_CHECK_INTERVAL_MS    | 3600000 (1 h; 0 off) |
- * | forcedRetrainIntervalMs  | ML_ANOMALY_FORCED_RETRAIN_INTERVAL_MS | 86400000 (1 d; 0 off)|
- * | autoTrain                | ML_ANOMALY_AUTO_TRAIN                 | true                 |
- * | schedules                | ML_ANOMALY_SCHEDULES                  | true                 |
- * | explanationSize          | ML_ANOMALY_EXPLANATION_SIZE           | 5                    |
+ * Precedence, lowest first (one statement, applied by `resolveOptions`):
+ *   1. the engine's defaults;
+ *   2. environment variables (the singleton only; createAnomalyService reads none);
+ *   3. `engine`: a raw engine configuration fragment (crates/engine `EngineConfig`, camelCase);
+ *   4. the original's sections `isolationForest`, `autoencoder`, `retraining`, `prediction`
+ *      (same names and meaning as in ExpenseFlow: they are the engine's own sections);
+ *   5. the flat options below.
+ * Code therefore wins over the environment, and the more specific name over the more general.
  *
- * The original's configuration sections (`isolationForest`, `autoencoder`, `retraining`,
- * `prediction`, same names and meaning as in ExpenseFlow) are accepted too, and `engine` passes a
- * raw engine configuration through (see crates/engine's `EngineConfig`), merged last.
+ * | option                   | environment variable                  | engine setting                              |
+ * |--------------------------|---------------------------------------|---------------------------------------------|
+ * | store                    | ML_ANOMALY_STORE                      | storePath                                   |
+ * | seed                     | ML_ANOMALY_SEED                       | seed                                        |
+ * | anomalyThreshold         | ML_ANOMALY_ANOMALY_THRESHOLD          | prediction.anomalyThreshold                 |
+ * | challengeThreshold       | ML_ANOMALY_CHALLENGE_THRESHOLD        | prediction.challenge                        |
+ * | require2faThreshold      | ML_ANOMALY_REQUIRE_2FA_THRESHOLD      | prediction.require2fa                       |
+ * | blockThreshold           | ML_ANOMALY_BLOCK_THRESHOLD            | prediction.block                            |
+ * | minSamplesForTraining    | ML_ANOMALY_MIN_SAMPLES                | retraining.minSamplesForTraining            |
+ * | modelWindowDays          | ML_ANOMALY_MODEL_WINDOW_DAYS          | retraining.modelWindowDays                  |
+ * | driftThreshold           | ML_ANOMALY_DRIFT_THRESHOLD            | retraining.hourlyRetrainThreshold           |
+ * | driftCheckIntervalMs     | ML_ANOMALY_DRIFT_CHECK_INTERVAL_MS    | retraining.driftCheckIntervalMs (0: off)    |
+ * | forcedRetrainIntervalMs  | ML_ANOMALY_FORCED_RETRAIN_INTERVAL_MS | retraining.forcedRetrainIntervalMs (0: off) |
+ * | autoTrain                | ML_ANOMALY_AUTO_TRAIN                 | retraining.autoTrain                        |
+ * | explanationSize          | ML_ANOMALY_EXPLANATION_SIZE           | prediction.topFeatures                      |
+ * | schedules                | ML_ANOMALY_SCHEDULES                  | (the package's maintenance timer; true)     |
+ *
+ * The two intervals take 0 for "off" (`retraining.driftCheckEnabled` / `dailyRetrainForced`).
  */
 
-const DEFAULTS = Object.freeze({
-  store: './ml-anomaly.sqlite',
-  seed: undefined,
-  anomalyThreshold: 0.65,
-  challengeThreshold: 0.7,
-  require2faThreshold: 0.8,
-  blockThreshold: 0.9,
-  minSamplesForTraining: 1000,
-  modelWindowDays: 30,
-  driftThreshold: 0.15,
-  driftCheckIntervalMs: 3600000,
-  forcedRetrainIntervalMs: 86400000,
-  autoTrain: true,
-  schedules: true,
-  explanationSize: 5,
-});
+/**
+ * [option, environment variable, kind, engine path]. A null path is the package's own setting.
+ * The one table of option names: the service, the docs and the types follow it.
+ */
+const SPEC = Object.freeze([
+  ['store', 'ML_ANOMALY_STORE', 'string', ['storePath']],
+  ['seed', 'ML_ANOMALY_SEED', 'int', ['seed']],
+  ['anomalyThreshold', 'ML_ANOMALY_ANOMALY_THRESHOLD', 'number', ['prediction', 'anomalyThreshold']],
+  ['challengeThreshold', 'ML_ANOMALY_CHALLENGE_THRESHOLD', 'number', ['prediction', 'challenge']],
+  ['require2faThreshold', 'ML_ANOMALY_REQUIRE_2FA_THRESHOLD', 'number', ['prediction', 'require2fa']],
+  ['blockThreshold', 'ML_ANOMALY_BLOCK_THRESHOLD', 'number', ['prediction', 'block']],
+  ['minSamplesForTraining', 'ML_ANOMALY_MIN_SAMPLES', 'int', ['retraining', 'minSamplesForTraining']],
+  ['modelWindowDays', 'ML_ANOMALY_MODEL_WINDOW_DAYS', 'number', ['retraining', 'modelWindowDays']],
+  ['driftThreshold', 'ML_ANOMALY_DRIFT_THRESHOLD', 'number', ['retraining', 'hourlyRetrainThreshold']],
+  ['driftCheckIntervalMs', 'ML_ANOMALY_DRIFT_CHECK_INTERVAL_MS', 'interval', ['retraining', 'driftCheckIntervalMs'], 'driftCheckEnabled'],
+  ['forcedRetrainIntervalMs', 'ML_ANOMALY_FORCED_RETRAIN_INTERVAL_MS', 'interval', ['retraining', 'forcedRetrainIntervalMs'], 'dailyRetrainForced'],
+  ['autoTrain', 'ML_ANOMALY_AUTO_TRAIN', 'bool', ['retraining', 'autoTrain']],
+  ['explanationSize', 'ML_ANOMALY_EXPLANATION_SIZE', 'int', ['prediction', 'topFeatures']],
+  ['schedules', 'ML_ANOMALY_SCHEDULES', 'bool', null],
+]);
 
-/** [option, environment variable, kind, constraint] */
-const SPEC = [
-  ['store', 'ML_ANOMALY_STORE', 'string'],
-  ['seed', 'ML_ANOMALY_SEED', 'int', [0, Number.MAX_SAFE_INTEGER]],
-  ['anomalyThreshold', 'ML_ANOMALY_ANOMALY_THRESHOLD', 'number', [0, 2]],
-  ['challengeThreshold', 'ML_ANOMALY_CHALLENGE_THRESHOLD', 'number', [0, 2]],
-  ['require2faThreshold', 'ML_ANOMALY_REQUIRE_2FA_THRESHOLD', 'number', [0, 2]],
-  ['blockThreshold', 'ML_ANOMALY_BLOCK_THRESHOLD', 'number', [0, 2]],
-  ['minSamplesForTraining', 'ML_ANOMALY_MIN_SAMPLES', 'int', [20, 100000000]],
-  ['modelWindowDays', 'ML_ANOMALY_MODEL_WINDOW_DAYS', 'int', [1, 3650]],
-  ['driftThreshold', 'ML_ANOMALY_DRIFT_THRESHOLD', 'number', [0, 1000]],
-  ['driftCheckIntervalMs', 'ML_ANOMALY_DRIFT_CHECK_INTERVAL_MS', 'int', [0, 2147483647]],
-  ['forcedRetrainIntervalMs', 'ML_ANOMALY_FORCED_RETRAIN_INTERVAL_MS', 'int', [0, 2147483647]],
-  ['autoTrain', 'ML_ANOMALY_AUTO_TRAIN', 'bool'],
-  ['schedules', 'ML_ANOMALY_SCHEDULES', 'bool'],
-  ['explanationSize', 'ML_ANOMALY_EXPLANATION_SIZE', 'int', [1, 59]],
-];
+/** The package's own defaults: only settings the engine does not have. */
+const PACKAGE_DEFAULTS = Object.freeze({ schedules: true });
 
 const CALLBACKS = ['onSecurityEvent', 'revokeSession', 'resolveEndpointSensitivity', 'now'];
-const SECTIONS = ['isolationForest', 'autoencoder', 'retraining', 'prediction', 'engine'];
-
-function parseEnv(kind, raw, name) {
-  const text = String(raw).trim();
-  if (kind === 'string') return text;
-  if (kind === 'bool') {
-    if (/^(1|true|yes|on)$/i.test(text)) return true;
-    if (/^(0|false|no|off)$/i.test(text)) return false;
-    throw new TypeError(`${name} must be true/false, 1/0, yes/no or on/off (got '${text}')`);
-  }
-  const n = Number(text);
-  if (text === '' || !Number.isFinite(n)) throw new TypeError(`${name} must be a number (got '${text}')`);
-  return n;
-}
-
-function check(kind, value, name, range) {
-  if (kind === 'string') {
-    if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${name} must be a non-empty string`);
-    return value;
-  }
-  if (kind === 'bool') {
-    if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean (got ${typeof value})`);
-    return value;
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a finite number`);
-  if (kind === 'int' && !Number.isInteger(value)) throw new TypeError(`${name} must be an integer (got ${value})`);
-  if (range && (value < range[0] || value > range[1])) {
-    throw new TypeError(`${name} must be within [${range[0]}, ${range[1]}] (got ${value})`);
-  }
-  return value;
-}
+const SECTIONS = ['isolationForest', 'autoencoder', 'retraining', 'prediction'];
 
 function isPlainObject(v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -111,68 +80,163 @@ function merge(base, extra) {
   return out;
 }
 
+function parseEnv(kind, raw, name) {
+  const text = String(raw).trim();
+  if (kind === 'string') return text;
+  if (kind === 'bool') {
+    if (/^(1|true|yes|on)$/i.test(text)) return true;
+    if (/^(0|false|no|off)$/i.test(text)) return false;
+    throw new TypeError(`${name} must be true/false, 1/0, yes/no or on/off (got '${text}')`);
+  }
+  const n = Number(text);
+  if (text === '' || !Number.isFinite(n)) throw new TypeError(`${name} must be a number (got '${text}')`);
+  return n;
+}
+
+/** The JavaScript type of a value; ranges are the engine's to check. */
+function checkKind(kind, value, name) {
+  if (kind === 'string') {
+    if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${name} must be a non-empty string`);
+  } else if (kind === 'bool') {
+    if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean (got ${typeof value})`);
+  } else {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a finite number`);
+    if (kind !== 'number' && !Number.isInteger(value)) throw new TypeError(`${name} must be an integer (got ${value})`);
+  }
+  return value;
+}
+
+function setPath(obj, path, value) {
+  let o = obj;
+  for (const k of path.slice(0, -1)) {
+    if (!isPlainObject(o[k])) o[k] = {};
+    o = o[k];
+  }
+  o[path[path.length - 1]] = value;
+}
+
+function getPath(obj, path) {
+  let o = obj;
+  for (const k of path) {
+    if (!isPlainObject(o)) return undefined;
+    o = o[k];
+  }
+  return o;
+}
+
+/** The engine fragment one flat option's value stands for. */
+function flatPatch(spec, value) {
+  const [, , kind, path, enabledKey] = spec;
+  const patch = {};
+  if (kind === 'interval') {
+    setPath(patch, [path[0], enabledKey], value > 0);
+    if (value > 0) setPath(patch, path, value);
+  } else {
+    setPath(patch, path, value);
+  }
+  return patch;
+}
+
+/** A flat option's value read back from a whole engine configuration. */
+function flatValue(spec, config) {
+  const [, , kind, path, enabledKey] = spec;
+  if (kind === 'interval') return getPath(config, [path[0], enabledKey]) === false ? 0 : getPath(config, path);
+  return getPath(config, path);
+}
+
 /**
- * Resolves options: defaults, then `env` (an environment object, or null for none), then `options`.
- * Unknown option names are rejected so that typos do not pass silently.
+ * Resolves options into `{ engine, own, sources }`:
+ * - `engine`: the engine configuration fragment of what the host set (precedence above);
+ * - `own`: the package's settings (schedules, callbacks, logger);
+ * - `sources`: for each top-level engine section (and top-level field), the names the host used
+ *   to set it, so that an engine error can say which option or variable to fix.
+ * Throws a TypeError for an unknown option name or a value of the wrong type.
  */
 function resolveOptions(options = {}, env = null) {
   if (!isPlainObject(options)) throw new TypeError('ml-anomaly options must be an object');
-  const known = new Set([...SPEC.map((s) => s[0]), ...CALLBACKS, ...SECTIONS, 'logger']);
+  const known = new Set([...SPEC.map((s) => s[0]), ...CALLBACKS, ...SECTIONS, 'engine', 'logger']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`ml-anomaly: unknown option '${key}'`);
   }
-  const out = { ...DEFAULTS };
-  for (const [key, envName, kind, range] of SPEC) {
-    if (env && env[envName] !== undefined && env[envName] !== '') {
-      out[key] = check(kind, parseEnv(kind, env[envName], envName), envName, range);
-    }
-    if (options[key] !== undefined) out[key] = check(kind, options[key], key, range);
-  }
-  // The original's configuration sections override the flat names they share.
-  const prediction = options.prediction;
-  if (isPlainObject(prediction) && prediction.anomalyThreshold !== undefined) {
-    out.anomalyThreshold = check('number', prediction.anomalyThreshold, 'prediction.anomalyThreshold', [0, 2]);
-  }
-  const retraining = options.retraining;
-  if (isPlainObject(retraining)) {
-    if (retraining.minSamplesForTraining !== undefined) {
-      out.minSamplesForTraining = check('int', retraining.minSamplesForTraining, 'retraining.minSamplesForTraining', [20, 100000000]);
-    }
-    if (retraining.modelWindowDays !== undefined) {
-      out.modelWindowDays = check('int', retraining.modelWindowDays, 'retraining.modelWindowDays', [1, 3650]);
-    }
-    if (retraining.hourlyRetrainThreshold !== undefined) {
-      out.driftThreshold = check('number', retraining.hourlyRetrainThreshold, 'retraining.hourlyRetrainThreshold', [0, 1000]);
-    }
-    if (retraining.dailyRetrainForced === false) out.forcedRetrainIntervalMs = 0;
-  }
-  const ladder = [out.anomalyThreshold, out.challengeThreshold, out.require2faThreshold, out.blockThreshold];
-  for (let i = 1; i < ladder.length; i++) {
-    if (ladder[i - 1] > ladder[i]) {
-      throw new TypeError(
-        'thresholds must be ordered anomalyThreshold <= challengeThreshold <= require2faThreshold <= blockThreshold ' +
-          `(got ${ladder.join(', ')})`,
-      );
-    }
-  }
-  for (const name of SECTIONS) {
+  for (const name of [...SECTIONS, 'engine']) {
     if (options[name] !== undefined && !isPlainObject(options[name])) throw new TypeError(`${name} must be an object`);
-    out[name] = options[name] ? { ...options[name] } : undefined;
+  }
+  const sources = new Map();
+  const note = (path, source) => {
+    const key = path[0];
+    sources.set(key, [...(sources.get(key) || []), source]);
+  };
+  const own = { ...PACKAGE_DEFAULTS };
+  let fromEnv = {};
+  for (const spec of SPEC) {
+    const [key, envName, kind, path] = spec;
+    if (!env || env[envName] === undefined || env[envName] === '') continue;
+    if (options[key] !== undefined) continue; // code wins: the variable is not read at all
+    const value = checkKind(kind === 'interval' ? 'int' : kind, parseEnv(kind, env[envName], envName), envName);
+    if (path === null) own[key] = value;
+    else {
+      fromEnv = merge(fromEnv, flatPatch(spec, value));
+      note(path, envName);
+    }
+  }
+  let engine = merge(fromEnv, options.engine || {});
+  for (const key of Object.keys(options.engine || {})) note([key], `engine.${key}`);
+  for (const name of SECTIONS) {
+    if (options[name] === undefined) continue;
+    engine = merge(engine, { [name]: options[name] });
+    note([name], name);
+  }
+  for (const spec of SPEC) {
+    const [key, , kind, path] = spec;
+    if (options[key] === undefined) continue;
+    const value = checkKind(kind === 'interval' ? 'int' : kind, options[key], key);
+    if (path === null) own[key] = value;
+    else {
+      engine = merge(engine, flatPatch(spec, value));
+      note(path, key);
+    }
   }
   for (const name of CALLBACKS) {
     if (options[name] !== undefined && options[name] !== null && typeof options[name] !== 'function') {
       throw new TypeError(`${name} must be a function`);
     }
-    out[name] = options[name] || undefined;
+    own[name] = options[name] || undefined;
   }
-  out.logger = checkLogger(options.logger);
-  return out;
+  own.logger = checkLogger(options.logger);
+  return { engine, own, sources };
 }
 
+/**
+ * An engine configuration error in the host's terms: the engine names its field
+ * (`prediction: thresholds must be ordered ...`), and this adds which options or environment
+ * variables set that part.
+ */
+function explainConfigError(err, sources) {
+  if (!err || typeof err.message !== 'string') return err;
+  const m = /(?:ml-anomaly: )?(?:invalid configuration: )?([A-Za-z0-9]+)[.:]/.exec(err.message.replace(/^ml-anomaly: /, ''));
+  const set = m ? sources.get(m[1]) : undefined;
+  if (!set || set.length === 0) return err;
+  const e = new TypeError(`${err.message} (set by ${[...new Set(set)].join(', ')})`);
+  e.code = err.code;
+  e.cause = err;
+  return e;
+}
+
+/**
+ * The default logger: warnings and errors to the console, as the original logged (it used
+ * console.error throughout), info and debug silent. Pass `logger: false` for none at all.
+ */
+const CONSOLE = Object.freeze({
+  info() {},
+  debug() {},
+  warn: (message) => console.warn(message),
+  error: (message) => console.error(message),
+});
 const SILENT = Object.freeze({ info() {}, warn() {}, error() {}, debug() {} });
 
 function checkLogger(logger) {
-  if (logger === undefined || logger === null || logger === false) return SILENT;
+  if (logger === undefined || logger === null) return CONSOLE;
+  if (logger === false) return SILENT;
   if (typeof logger !== 'object' && typeof logger !== 'function') throw new TypeError('logger must be an object with info/warn/error');
   for (const m of ['info', 'warn', 'error']) {
     if (typeof logger[m] !== 'function') throw new TypeError(`logger.${m} must be a function`);
@@ -180,4 +244,19 @@ function checkLogger(logger) {
   return logger;
 }
 
-module.exports = { DEFAULTS, SPEC, resolveOptions, merge, isPlainObject, SILENT };
+module.exports = {
+  SPEC,
+  PACKAGE_DEFAULTS,
+  SECTIONS,
+  resolveOptions,
+  explainConfigError,
+  checkLogger,
+  flatPatch,
+  flatValue,
+  merge,
+  isPlainObject,
+  getPath,
+  setPath,
+  CONSOLE,
+  SILENT,
+};

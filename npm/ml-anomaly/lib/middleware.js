@@ -1,20 +1,27 @@
 'use strict';
 /**
- * The two Express middlewares, with the original's behaviour, status codes and bodies.
+ * The two Express middlewares, with the original's behaviour, status codes and bodies, and the
+ * original middleware module's three route handlers (lib/handlers.js).
  *
- * `mlAnomalyCheck` (standard, fails open): skips requests without `req.sessionId`/`req.userId`;
- * scores the request; sets `req.mlPrediction = { ...prediction, processingTime }`; on an anomaly
- * reports a security event and then, only when confidence > 0.8, acts: BLOCK revokes the session and
- * answers 403, REQUIRE_2FA sets `req.requires2FA`/`req.reason`, CHALLENGE sets
- * `req.requiresChallenge`/`req.challengeReason`, MONITOR sets `req.enhancedMonitoring`; with
- * confidence <= 0.8 it only sets `req.enhancedMonitoring`. Any error: `req.mlPrediction = { error,
- * fallback: true }` and `next()`.
+ * `mlAnomalyCheck` (standard, fails open): skips requests without an identity (lib/identity.js;
+ * counted, and warned about once); sets `req.userId` when the host's auth did not (the original's
+ * code downstream reads it); scores the request; sets `req.mlPrediction`; on an anomaly
+ * reports a security event; then acts on the prediction's `enforcedAction` — the engine's
+ * decision, which is also what it stores as `actionTaken` — BLOCK revokes the session and answers
+ * 403, REQUIRE_2FA sets `req.requires2FA`/`req.reason`, CHALLENGE sets
+ * `req.requiresChallenge`/`req.challengeReason`, MONITOR sets `req.enhancedMonitoring`. Any
+ * error: `req.mlPrediction = { error, fallback: true }` and `next()`.
  *
- * `strictMLCheck` (fails closed): 401 without session/user; scores with the endpoint sensitivity
+ * `strictMLCheck` (fails closed): 401 without an identity; scores with the endpoint sensitivity
  * forced to CRITICAL; an anomaly with score > 0.7 answers 403; an error (thrown, or a fallback
  * carrying an error, since our service reports engine failures that way instead of throwing)
  * answers 503. A fallback without error (no model trained yet) lets the request through, as in the
  * original.
+ *
+ * Why the middleware does not decide: the rule from a score to what is enforced (today the
+ * original's `confidence > 0.8`, a setting of the engine: `prediction.enforceMinConfidence`) lives
+ * in the engine, which stores the action it decided. A prediction from another service that says
+ * nothing about enforcement (no `enforcedAction`) is enforced as it recommends (`action`).
  *
  * Why a factory over a service: the exported middlewares are bound to the singleton, but an app
  * with its own `createAnomalyService()` instance — or a test that controls every prediction — needs
@@ -23,9 +30,12 @@
  * callbacks are read at request time, so `configure()` after `require()` still applies.
  */
 
-const { performance } = require('node:perf_hooks');
 const { buildRequestContext } = require('./context');
-const { SILENT } = require('./config');
+const { CONSOLE } = require('./config');
+const { defaultIdentity } = require('./identity');
+const { idText } = require('./validate');
+const { deliverSecurityEvent } = require('./security-events');
+const { createHandlers } = require('./handlers');
 const { SCORED_SESSION, SCORED_USER } = require('./prediction');
 
 const BLOCK_BODY = Object.freeze({
@@ -40,6 +50,9 @@ const STRICT_DENIED_BODY = Object.freeze({
   reason: 'ML_ANOMALY_STRICT_MODE',
 });
 const UNAVAILABLE_BODY = Object.freeze({ success: false, error: 'Security check temporarily unavailable' });
+
+/** The same failure is logged at most this often (a misconfiguration would log every request). */
+const FAILURE_LOG_INTERVAL_MS = 60000;
 
 /**
  * The prediction of the request, kept on it so that a request passing through both middlewares
@@ -58,13 +71,14 @@ function memoOf(req, identity) {
 }
 
 /**
- * Sets `req.mlPrediction`: the prediction with its processing time and the identity it was made
- * for. `owned`: a fresh answer of our service's `predictSync`, completed in place; anything else
- * (another service's `predictStreaming`) is copied, as the original did, and left untouched.
+ * Sets `req.mlPrediction`: the prediction with the identity it was made for. `owned`: a fresh
+ * answer of our service's `predictSync` (its `processingTime` already set), completed in place;
+ * anything else (another service's `predictStreaming`) is copied, as the original did, and given
+ * its processing time here.
  */
 function attach(req, identity, prediction, start, owned) {
   const p = owned ? prediction : { ...prediction };
-  p.processingTime = performance.now() - start;
+  if (!owned || typeof p.processingTime !== 'number') p.processingTime = performance.now() - start;
   p[SCORED_SESSION] = identity.sessionId;
   p[SCORED_USER] = identity.userId;
   req.mlPrediction = p;
@@ -83,17 +97,15 @@ function isThenable(x) {
   return x !== null && typeof x === 'object' && typeof x.then === 'function';
 }
 
-function defaultIdentity(req) {
-  return { sessionId: req.sessionId, userId: req.userId };
-}
-
 /**
- * Builds `{ mlAnomalyCheck, strictMLCheck }` over `service`.
+ * Builds `{ mlAnomalyCheck, strictMLCheck, batchMLAnalysis, getMLModelStatus, forceMLRetrain }`
+ * over `service`.
  *
  * options (each defaults to the service's option of the same name, when it has one):
  * - `onSecurityEvent(event)`, `revokeSession(sessionId, userId)`, `resolveEndpointSensitivity(req)`
  * - `logger` ({ info, warn, error })
- * - `getIdentity(req)` → `{ sessionId, userId }` (default: `req.sessionId`, `req.userId`, as the original)
+ * - `getIdentity(req)` → `{ sessionId, userId }` (default: lib/identity.js)
+ * - `isAdmin(req)` (for `forceMLRetrain`; default: lib/identity.js)
  * - `locationHeader`, `deviceHeader`, `timestampHeader`, `extendContext(req, ctx)`: see lib/context.js
  */
 function createMiddleware(service, options = {}) {
@@ -101,39 +113,75 @@ function createMiddleware(service, options = {}) {
     throw new TypeError('createMiddleware(service): service must have a predictStreaming method');
   }
   if (options === null || typeof options !== 'object') throw new TypeError('createMiddleware: options must be an object');
-  for (const name of ['onSecurityEvent', 'revokeSession', 'resolveEndpointSensitivity', 'getIdentity', 'extendContext']) {
+  for (const name of ['onSecurityEvent', 'revokeSession', 'resolveEndpointSensitivity', 'getIdentity', 'extendContext', 'isAdmin']) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
       throw new TypeError(`createMiddleware: ${name} must be a function`);
     }
   }
   const getIdentity = options.getIdentity || defaultIdentity;
 
-  // The service's own options, read per request (the singleton may be configured after require()).
-  const serviceOption = (name) => {
+  // The service's integration settings, read per request (the singleton may be configured after
+  // require()); cheap, and never throwing, on our service.
+  const integration = () => {
     try {
-      const o = service.options;
-      return o ? o[name] : undefined;
+      return service.integration || service.options || {};
     } catch {
-      return undefined; // invalid configuration: the prediction will report it
+      return {}; // a service whose options throw: the prediction will report it
     }
   };
-  const hook = (name) => options[name] || serviceOption(name);
-  const logger = () => options.logger || service.logger || serviceOption('logger') || SILENT;
+  const hook = (name) => options[name] || integration()[name];
+  const logger = () => options.logger || integration().logger || CONSOLE;
+  const warnOnce = (key, message) => {
+    if (typeof service.warnOnce === 'function') service.warnOnce(key, message);
+    else if (!warned.has(key)) {
+      warned.add(key);
+      logger().warn(message);
+    }
+  };
+  const warned = new Set();
+  const count = (event) => {
+    if (typeof service.recordMiddleware === 'function') service.recordMiddleware(event);
+  };
   const contextOptions = () => ({
     resolveEndpointSensitivity: hook('resolveEndpointSensitivity'),
     locationHeader: options.locationHeader,
     deviceHeader: options.deviceHeader,
     timestampHeader: options.timestampHeader,
     extendContext: options.extendContext,
+    onIgnored: () => count('ignoredLocation'),
   });
 
-  function reportSecurityEvent(req, identity, prediction, context, mode) {
+  /** The request's identity with ids as strings, or null (counted and warned about once). */
+  function identify(req) {
+    const raw = getIdentity(req) || {};
+    const identity = { sessionId: idText(raw.sessionId), userId: idText(raw.userId) };
+    if (identity.sessionId && identity.userId) return identity;
+    if (identity.userId) {
+      count('skippedWithoutSession');
+      warnOnce(
+        'no-session',
+        'ml-anomaly: requests arrive with a user but no session id, so they are not scored. Set req.sessionId ' +
+          '(or req.sessionID / req.session.id / req.jwtId) in your auth middleware, or pass getIdentity(req) to createMiddleware.',
+      );
+    } else {
+      count('skippedWithoutUser');
+      warnOnce(
+        'no-user',
+        'ml-anomaly: requests arrive without a user id, so they are not scored. Mount the middleware after your auth ' +
+          'middleware, which should set req.user (with _id or id) or req.userId, or pass getIdentity(req) to createMiddleware.',
+      );
+    }
+    return null;
+  }
+
+  function reportSecurityEvent(identity, prediction, context, mode) {
     const event = {
       type: mode === 'strict' ? 'ML_ANOMALY_STRICT_DENIED' : 'ML_ANOMALY_DETECTED',
       severity: SEVERITY_OF_ACTION[prediction.action] || 'LOW',
       sessionId: identity.sessionId,
       userId: identity.userId,
       action: prediction.action,
+      enforcedAction: prediction.enforcedAction || prediction.action,
       anomalyScore: prediction.anomalyScore,
       confidence: prediction.confidence,
       predictionId: prediction.predictionId,
@@ -141,25 +189,21 @@ function createMiddleware(service, options = {}) {
       requestContext: context,
       timestamp: new Date(),
     };
-    const cb = options.onSecurityEvent;
-    try {
-      if (cb) {
-        const r = cb(event);
-        if (r && typeof r.catch === 'function') {
-          r.catch((err) => logger().error(`ml-anomaly: onSecurityEvent failed: ${err && err.message}`));
-        }
-      } else if (typeof service.reportSecurityEvent === 'function') {
-        service.reportSecurityEvent(event);
-      }
-    } catch (err) {
-      logger().error(`ml-anomaly: onSecurityEvent failed: ${err && err.message}`);
+    if (typeof service.reportSecurityEvent === 'function') {
+      service.reportSecurityEvent(event, options.onSecurityEvent || integration().onSecurityEvent);
+    } else {
+      deliverSecurityEvent(options.onSecurityEvent, event, logger());
     }
   }
 
   async function revoke(identity) {
     const cb = hook('revokeSession');
     if (!cb) {
-      logger().warn(`ml-anomaly: BLOCK for session ${identity.sessionId} but no revokeSession callback is configured`);
+      warnOnce(
+        'no-revoke',
+        `ml-anomaly: BLOCK for session ${identity.sessionId} could not end the session: no revokeSession(sessionId, userId) ` +
+          'callback is configured, so a blocked session can keep making requests. Pass revokeSession in the options.',
+      );
       return;
     }
     try {
@@ -175,9 +219,10 @@ function createMiddleware(service, options = {}) {
    * would only add a Promise and a microtask hop per request. A Promise through
    * `predictStreaming` for any other service.
    */
-  function scoreRequest(req, identity, context, start) {
+  function scoreRequest(req, identity, context) {
     const memo = memoOf(req, identity);
     if (memo) return memo;
+    const start = performance.now();
     if (typeof service.predictSync === 'function') {
       return attach(req, identity, service.predictSync(identity.sessionId, identity.userId, context), start, true);
     }
@@ -186,8 +231,19 @@ function createMiddleware(service, options = {}) {
     );
   }
 
+  const lastLogged = new Map();
+  /** Logs a failure, the same message at most once a minute. */
+  function logFailure(message) {
+    const now = Date.now();
+    const at = lastLogged.get(message);
+    if (at !== undefined && now - at < FAILURE_LOG_INTERVAL_MS) return;
+    if (lastLogged.size > 100) lastLogged.clear();
+    lastLogged.set(message, now);
+    logger().error(message);
+  }
+
   function failOpen(req, err) {
-    logger().error(`ml-anomaly: mlAnomalyCheck failed, failing open: ${err && err.message}`);
+    logFailure(`ml-anomaly: mlAnomalyCheck failed, failing open: ${err && err.message}`);
     req.mlPrediction = { error: err && err.message ? err.message : String(err), fallback: true };
   }
 
@@ -199,11 +255,14 @@ function createMiddleware(service, options = {}) {
   function mlAnomalyCheck(req, res, next) {
     let pending;
     try {
-      const identity = getIdentity(req);
-      if (identity && identity.sessionId && identity.userId) {
-        const start = performance.now();
+      const identity = identify(req);
+      if (identity) {
+        // The original's code downstream (ExpenseFlow's examples call
+        // `predictStreaming(req.sessionId, req.userId, ...)`) reads req.userId, which ExpenseFlow's
+        // auth never sets: give it the identity that was scored.
+        if (req.userId === undefined) req.userId = identity.userId;
         const context = buildRequestContext(req, contextOptions());
-        const scored = scoreRequest(req, identity, context, start);
+        const scored = scoreRequest(req, identity, context);
         pending = isThenable(scored)
           ? scored.then((prediction) => respond(req, res, identity, prediction, context))
           : respond(req, res, identity, scored, context);
@@ -218,17 +277,13 @@ function createMiddleware(service, options = {}) {
   }
 
   /**
-   * The graduated response to one scored request; a Promise only for BLOCK (the session is revoked
-   * before the 403).
+   * The graduated response to one scored request: what the engine decided to enforce. A
+   * Promise only for BLOCK (the session is revoked before the 403).
    */
   function respond(req, res, identity, prediction, context) {
     if (!prediction.isAnomaly) return undefined;
-    reportSecurityEvent(req, identity, prediction, context, 'standard');
-    if (!(prediction.confidence > 0.8)) {
-      req.enhancedMonitoring = true;
-      return undefined;
-    }
-    switch (prediction.action) {
+    reportSecurityEvent(identity, prediction, context, 'standard');
+    switch (prediction.enforcedAction || prediction.action) {
       case 'BLOCK':
         return revoke(identity).then(() => {
           res.status(403).json(BLOCK_BODY);
@@ -241,10 +296,9 @@ function createMiddleware(service, options = {}) {
         req.requiresChallenge = true;
         req.challengeReason = 'ML_ANOMALY';
         break;
-      case 'MONITOR':
-        req.enhancedMonitoring = true;
-        break;
       default:
+        // MONITOR, and an anomaly the engine decided not to act on
+        req.enhancedMonitoring = true;
         break;
     }
     return undefined;
@@ -263,21 +317,22 @@ function createMiddleware(service, options = {}) {
 
   /** 'unauthenticated', 'pass', 'denied' or 'unavailable', or a Promise of one. */
   function strictVerdict(req) {
-    const identity = getIdentity(req);
-    if (!identity || !identity.sessionId || !identity.userId) return 'unauthenticated';
-    const start = performance.now();
+    const identity = identify(req);
+    if (!identity) return 'unauthenticated';
     // Scored already by mlAnomalyCheck: the context is only needed for a security event.
     const memo = memoOf(req, identity);
     const strictContext = () => buildRequestContext(req, contextOptions(), { endpointSensitivity: 'CRITICAL' });
     const context = memo ? undefined : strictContext();
-    const scored = memo || scoreRequest(req, identity, context, start);
+    const scored = memo || scoreRequest(req, identity, context);
     const judge = (prediction) => {
       if (prediction.fallback && prediction.error) {
-        logger().error(`ml-anomaly: strictMLCheck failing closed: ${prediction.error}`);
+        logFailure(`ml-anomaly: strictMLCheck failing closed: ${prediction.error}`);
         return 'unavailable';
       }
       if (prediction.isAnomaly && prediction.anomalyScore > 0.7) {
-        reportSecurityEvent(req, identity, prediction, context || strictContext(), 'strict');
+        reportSecurityEvent(identity, prediction, context || strictContext(), 'strict');
+        // The 403 is what was done to this request: its record says so.
+        if (typeof service.recordActionTaken === 'function') service.recordActionTaken(prediction.predictionId, 'BLOCK');
         return 'denied';
       }
       return 'pass';
@@ -286,7 +341,7 @@ function createMiddleware(service, options = {}) {
   }
 
   function strictFailure(err) {
-    logger().error(`ml-anomaly: strictMLCheck failing closed: ${err && err.message}`);
+    logFailure(`ml-anomaly: strictMLCheck failing closed: ${err && err.message}`);
     return 'unavailable';
   }
 
@@ -299,7 +354,7 @@ function createMiddleware(service, options = {}) {
     return undefined;
   }
 
-  return { mlAnomalyCheck, strictMLCheck };
+  return { mlAnomalyCheck, strictMLCheck, ...createHandlers(service, { isAdmin: options.isAdmin, logger }) };
 }
 
 module.exports = { createMiddleware, BLOCK_BODY, AUTH_BODY, STRICT_DENIED_BODY, UNAVAILABLE_BODY };

@@ -1,38 +1,17 @@
 'use strict';
 /**
- * The per-request call into the addon and the answer it writes into a `Float64Array`.
+ * The prediction object, and the per-request call into the addon that produces it.
+ *
+ * One builder (`makePrediction`) makes every prediction the package hands out: a scored answer
+ * decoded from the addon, an entry of `predictBatch`, and the fallback. They all have the same
+ * keys in the same order (one hidden class on the request path), the original's keys first.
  *
  * Why a buffer: building the answer object through napi (a property key and value per field,
  * some forty per answer) measured several times the cost of the model; writing numbers into a
- * typed array and building the object here, as a literal, costs almost nothing. The layout is
- * defined in crates/node/src/prediction.rs; `Codec` checks at open that the addon uses the same
- * one, so a stale build fails loudly instead of answering nonsense.
+ * typed array and building the object here, as a literal, costs almost nothing. The layout (which
+ * number sits where, and the flag bits) is declared once, in crates/node/src/prediction.rs: the
+ * `Codec` reads it from the addon (`layout()`) when the engine opens and decodes with it.
  */
-
-const LAYOUT = Object.freeze({
-  FLAGS: 0,
-  ANOMALY_SCORE: 1,
-  CONFIDENCE: 2,
-  ACTION: 3,
-  ENFORCED_ACTION: 4,
-  PREDICTION_ID: 5,
-  MODEL_VERSION: 6,
-  TIMESTAMP: 7,
-  SCORE_ISOLATION_FOREST: 8,
-  SCORE_AUTOENCODER: 9,
-  SCORE_COMPOSITE: 10,
-  MODEL_AGREEMENT: 11,
-  ENGINE_TIME_US: 12,
-  SIGNALS: 13,
-  TOP_COUNT: 14,
-  TOP: 15,
-  TOP_STRIDE: 4,
-  LEN: 15 + 4 * 59,
-});
-
-const FLAG_ANOMALY = 1;
-const FLAG_FALLBACK = 2;
-const FLAG_SCORED = 4;
 
 /**
  * Slots of every answer for the middlewares' once-per-request memo (lib/middleware.js): the
@@ -42,27 +21,119 @@ const FLAG_SCORED = 4;
 const SCORED_SESSION = Symbol.for('ml-anomaly.scoredSession');
 const SCORED_USER = Symbol.for('ml-anomaly.scoredUser');
 
-const SENSITIVITY_CODE = Object.freeze({ LOW: 0, MODERATE: 1, HIGH: 2, CRITICAL: 3 });
+const NO_VERSIONS = Object.freeze({ isolationForest: null, autoencoder: null });
+
+/**
+ * `prediction.explanation`: the top contributions as an array (the original's shape), which also
+ * answers `.topFeatures` (the same array) and `.summary` (for an anomaly), so that code written
+ * against the original's stored explanation (`explanation.topFeatures.slice(0, 3)`,
+ * `explanation.summary`) works on the streaming answer too. Both are non-enumerable: the array
+ * still equals, serializes and spreads as the plain array of entries.
+ */
+function explanationOf(entries, summary) {
+  Object.defineProperty(entries, 'topFeatures', { value: entries, writable: true, configurable: true });
+  if (summary !== undefined) Object.defineProperty(entries, 'summary', { value: summary, writable: true, configurable: true });
+  return entries;
+}
+
+/**
+ * A prediction. `f`: the fields that vary; everything else takes the fallback's value. The
+ * original's keys come first: isAnomaly, anomalyScore, confidence, explanation, modelVersions,
+ * action, fallback (and `error` when there is one, as the original answered).
+ */
+function makePrediction(f) {
+  const version = f.modelVersion === undefined ? null : f.modelVersion;
+  const p = {
+    isAnomaly: f.isAnomaly === true,
+    anomalyScore: f.anomalyScore || 0,
+    confidence: f.confidence || 0,
+    explanation: explanationOf(f.explanation || [], f.summary),
+    modelVersions: version === null ? { ...NO_VERSIONS } : { isolationForest: version, autoencoder: version },
+    action: f.action || 'ALLOW',
+    fallback: f.fallback !== false,
+    predictionId: f.predictionId === undefined ? null : f.predictionId,
+    modelVersion: version,
+    enforcedAction: f.enforcedAction || 'ALLOW',
+    scores: f.scores,
+    modelAgreement: f.modelAgreement,
+    summary: f.summary,
+    signals: f.signals || [],
+    timestamp: f.timestamp,
+    engineTimeUs: f.engineTimeUs,
+    processingTime: 0,
+    [SCORED_SESSION]: undefined,
+    [SCORED_USER]: undefined,
+  };
+  if (f.error !== undefined) p.error = f.error;
+  return p;
+}
+
+/**
+ * The fallback prediction the package answers when the engine cannot (not built, closed, failed):
+ * exactly the original's fallback (`isAnomaly: false, anomalyScore: 0, confidence: 0,
+ * explanation: [], modelVersions: nulls, action: 'ALLOW', fallback: true`, plus `error` when
+ * given), nothing of ours, since nothing else is known. A fresh object each time, since
+ * middlewares spread it into `req.mlPrediction` and callers may mutate what they get. (The
+ * engine's own fallback, before any model is trained, is a full `makePrediction` answer: it has a
+ * prediction id, signals and a timestamp.)
+ */
+function fallbackPrediction(error) {
+  const p = {
+    isAnomaly: false,
+    anomalyScore: 0,
+    confidence: 0,
+    explanation: explanationOf([], undefined),
+    modelVersions: { ...NO_VERSIONS },
+    action: 'ALLOW',
+    fallback: true,
+  };
+  if (error !== undefined) p.error = error instanceof Error ? error.message : String(error);
+  return p;
+}
+
+/** A `predictBatch` entry (the engine's `BatchPrediction`) as a prediction with its ids. */
+function batchPrediction(b) {
+  const e = b.explanation;
+  const p = makePrediction({
+    isAnomaly: b.isAnomaly,
+    anomalyScore: b.anomalyScore,
+    confidence: b.confidence,
+    explanation: e
+      ? e.topFeatures.map((t) => ({ feature: t.feature, contribution: t.contribution, value: t.value, normalizedValue: t.normalizedValue }))
+      : [],
+    summary: e ? e.summary : undefined,
+    action: b.action,
+    enforcedAction: b.enforcedAction,
+    fallback: b.fallback,
+    modelVersion: b.modelVersion,
+    scores: b.scores
+      ? { isolationForest: b.scores.isolationForest, autoencoder: b.scores.autoencoder, composite: b.scores.composite }
+      : undefined,
+    modelAgreement: b.scores ? b.scores.modelAgreement : undefined,
+    timestamp: b.timestamp,
+    error: b.error || undefined,
+  });
+  return { sessionId: b.sessionId, userId: b.userId, ...p };
+}
 
 /** Reads the addon's answers; one per engine (it owns the buffer the addon writes into). */
 class Codec {
   constructor(engine) {
-    const layout = engine.layout();
-    for (const [name, index] of Object.entries(LAYOUT)) {
-      if (layout[name] !== index) {
-        throw new Error(
-          `ml-anomaly: the native addon's answer layout differs from the package's (${name}: ${layout[name]} vs ${index}); rebuild it with scripts/build-addon.sh`,
-        );
+    const L = engine.layout();
+    for (const name of ['FLAGS', 'TOP', 'TOP_STRIDE', 'TOP_COUNT', 'LEN', 'FLAG_ANOMALY', 'FLAG_FALLBACK', 'FLAG_SCORED']) {
+      if (!Number.isInteger(L[name])) {
+        throw new Error(`ml-anomaly: the native addon's answer layout has no ${name}; rebuild it with scripts/build-addon.sh`);
       }
     }
+    this.L = Object.freeze({ ...L });
     this.engine = engine;
-    this.out = new Float64Array(LAYOUT.LEN);
+    this.out = new Float64Array(L.LEN);
     this.features = engine.featureNames();
     this.signals = engine.signalNames();
     this.actions = engine.actionNames();
   }
 
-  /** Observes and scores one event (built by validate.toEvent); returns the answer object. */
+  /** Observes and scores one event (built by validate.toEvent); returns the prediction. */
   predict(e) {
     const loc = e.location;
     const text = this.engine.predictInto(
@@ -75,7 +146,7 @@ class Codec {
       e.ipAddress,
       e.userAgent,
       e.contentLength,
-      e.endpointSensitivity === undefined ? undefined : SENSITIVITY_CODE[e.endpointSensitivity],
+      e.endpointSensitivity,
       e.sessionStartedAt,
       e.sessionAgeMs,
       loc === undefined ? undefined : loc.lat,
@@ -90,14 +161,14 @@ class Codec {
   }
 
   decode(text) {
-    const out = this.out;
-    const flags = out[LAYOUT.FLAGS];
-    const fallback = (flags & FLAG_FALLBACK) !== 0;
-    const version = out[LAYOUT.MODEL_VERSION] >= 0 ? out[LAYOUT.MODEL_VERSION] : null;
-    const n = out[LAYOUT.TOP_COUNT];
+    const { out, L } = this;
+    const flags = out[L.FLAGS];
+    const fallback = (flags & L.FLAG_FALLBACK) !== 0;
+    const scored = (flags & L.FLAG_SCORED) !== 0;
+    const n = out[L.TOP_COUNT];
     const explanation = new Array(n);
     for (let i = 0; i < n; i++) {
-      const b = LAYOUT.TOP + i * LAYOUT.TOP_STRIDE;
+      const b = L.TOP + i * L.TOP_STRIDE;
       explanation[i] = {
         feature: this.features[out[b]] || 'unknown',
         contribution: out[b + 1],
@@ -105,40 +176,27 @@ class Codec {
         normalizedValue: out[b + 3],
       };
     }
-    const p = {
-      isAnomaly: (flags & FLAG_ANOMALY) !== 0,
-      anomalyScore: out[LAYOUT.ANOMALY_SCORE],
-      confidence: out[LAYOUT.CONFIDENCE],
+    const hasText = text !== null && text !== undefined;
+    return makePrediction({
+      isAnomaly: (flags & L.FLAG_ANOMALY) !== 0,
+      anomalyScore: out[L.ANOMALY_SCORE],
+      confidence: out[L.CONFIDENCE],
       explanation,
-      modelVersions: { isolationForest: version, autoencoder: version },
-      action: this.actions[out[LAYOUT.ACTION]],
+      summary: hasText && !fallback ? text : undefined,
+      action: this.actions[out[L.ACTION]],
       fallback,
-      predictionId: out[LAYOUT.PREDICTION_ID],
-      modelVersion: version,
-      enforcedAction: this.actions[out[LAYOUT.ENFORCED_ACTION]],
-      scores: undefined,
-      modelAgreement: undefined,
-      summary: undefined,
-      signals: this.signalList(out[LAYOUT.SIGNALS]),
-      timestamp: out[LAYOUT.TIMESTAMP],
-      engineTimeUs: out[LAYOUT.ENGINE_TIME_US],
-      processingTime: 0,
-      [SCORED_SESSION]: undefined,
-      [SCORED_USER]: undefined,
-    };
-    if ((flags & FLAG_SCORED) !== 0) {
-      p.scores = {
-        isolationForest: out[LAYOUT.SCORE_ISOLATION_FOREST],
-        autoencoder: out[LAYOUT.SCORE_AUTOENCODER],
-        composite: out[LAYOUT.SCORE_COMPOSITE],
-      };
-      p.modelAgreement = out[LAYOUT.MODEL_AGREEMENT];
-    }
-    if (text !== null && text !== undefined) {
-      if (fallback) p.error = text;
-      else p.summary = text;
-    }
-    return p;
+      predictionId: out[L.PREDICTION_ID],
+      modelVersion: out[L.MODEL_VERSION] >= 0 ? out[L.MODEL_VERSION] : null,
+      enforcedAction: this.actions[out[L.ENFORCED_ACTION]],
+      scores: scored
+        ? { isolationForest: out[L.SCORE_ISOLATION_FOREST], autoencoder: out[L.SCORE_AUTOENCODER], composite: out[L.SCORE_COMPOSITE] }
+        : undefined,
+      modelAgreement: scored ? out[L.MODEL_AGREEMENT] : undefined,
+      signals: this.signalList(out[L.SIGNALS]),
+      timestamp: out[L.TIMESTAMP],
+      engineTimeUs: out[L.ENGINE_TIME_US],
+      error: hasText && fallback ? text : undefined,
+    });
   }
 
   signalList(mask) {
@@ -151,4 +209,4 @@ class Codec {
   }
 }
 
-module.exports = { Codec, LAYOUT, SCORED_SESSION, SCORED_USER };
+module.exports = { Codec, makePrediction, fallbackPrediction, batchPrediction, SCORED_SESSION, SCORED_USER };

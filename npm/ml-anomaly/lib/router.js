@@ -6,27 +6,34 @@
  * /models/:version/activate` (rollback) and, with the `viewer` option, the explanation viewer
  * (npm/viewer, package `ml-anomaly-viewer`) under `/viewer`, admin only.
  *
- * | route                              | who   | answer                                        |
- * |------------------------------------|-------|-----------------------------------------------|
- * | GET  /status                       | admin | service status, training progress             |
- * | POST /retrain                      | admin | forced retrain outcome (409 while training)   |
- * | POST /initialize                   | admin | initializes the service                       |
- * | POST /batch-analyze                | admin | predictions for { sessionIds, userIds }       |
- * | GET  /models/history?limit=10      | admin | model versions, newest first                  |
- * | GET  /models/active                | admin | the active model (404 when none)              |
- * | GET  /drift/status                 | admin | drift metrics and the last check              |
- * | GET  /performance?hours=24         | admin | getModelPerformance(hours)                    |
- * | GET  /false-positives?limit=100    | admin | predictions reported as false positives       |
- * | GET  /predictions/recent?hours=24  | user  | the caller's anomalies                        |
- * | GET  /predictions/:id              | user  | a prediction (owner or admin; 404 unknown)    |
- * | GET  /predictions/:id/explanation  | user  | exact recomputed explanation (owner or admin) |
- * | POST /predictions/:id/feedback     | user  | the owner's feedback                          |
- * | GET  /statistics?days=7            | user  | the caller's per-day statistics               |
+ * Bodies have the original's top-level keys and shapes (ExpenseFlow's dashboards read them);
+ * keys of our own may be added beside them, never instead of them:
  *
- * Every answer is JSON `{ success: true, data }` or `{ success: false, error }` (the metrics and
- * bundle routes answer text and the bundle JSON as they are). Parameters are validated: `hours`
- * 1..8760, `days` 1..365, `limit` 1..1000 (history 1..1000), batches of at most 1000 pairs; anything
- * else is a 400 with the reason.
+ * | route                              | who   | body                                                                 |
+ * |------------------------------------|-------|----------------------------------------------------------------------|
+ * | GET  /status                       | admin | `{ performance, isRetraining, lastRetrainingTime }` + `status`        |
+ * | POST /retrain                      | admin | `{ message: 'Model retraining initiated' }` (not awaited) + `alreadyTraining` |
+ * | POST /initialize                   | admin | `{ message, training: true }`, or `{ message, training: false, modelVersion }` |
+ * | POST /batch-analyze                | admin | `{ predictions, count }`                                             |
+ * | GET  /models/history?limit=10      | admin | `{ models: [{ version, isActive, trainingDate, trainingSize, validationMetrics }] }` |
+ * | GET  /models/active                | admin | `{ model: {...} }`; 404 'No active model found'                      |
+ * | GET  /drift/status                 | admin | `{ drift: calculateDrift(), statistics: getStatistics() }` + `status` |
+ * | GET  /performance?hours=24         | admin | `{ performance, databaseMetrics }`                                   |
+ * | GET  /false-positives?limit=100    | admin | `{ falsePositives: [{ id, timestamp, userId, anomalyScore, explanation, feedback }], count }` |
+ * | GET  /predictions/recent?hours=24  | user  | `{ predictions: [{ timestamp, anomalyScore, confidence, explanation, actionTaken }] }` |
+ * | GET  /predictions/:id              | user  | `{ prediction }` (owner or admin; 404 'Prediction not found', 403 'Access denied') |
+ * | POST /predictions/:id/feedback     | user  | `{ message: 'Feedback submitted successfully' }` + `feedback`         |
+ * | GET  /statistics?days=7            | user  | `{ statistics: [{ _id: 'YYYY-MM-DD', totalPredictions, anomalyCount, avgAnomalyScore, maxAnomalyScore }] }` |
+ * | GET  /predictions/:id/explanation  | user  | `{ data }`: exact recomputed explanation (owner or admin)            |
+ * | GET  /models/:version/bundle       | admin | the bundle's JSON                                                    |
+ * | POST /models/:version/activate     | admin | `{ data }`: the activated model                                      |
+ * | GET  /metrics                      | admin | Prometheus text                                                      |
+ *
+ * Every JSON answer has `success: true|false`; errors are `{ success: false, error }`. An
+ * explanation summary is the original's `{ summary, topFeatures (3), confidence, modelAgreement }`
+ * ('No explanation available' without one); dates are ISO strings as the original's documents
+ * serialized them. Parameters are validated: `hours` 1..8760, `days` 1..365, `limit` 1..1000,
+ * batches of at most 1000 pairs; anything else is a 400 with the reason.
  *
  * Why `auth` and `requireAdmin` are options: the original imported the host's own middlewares;
  * taking them as arguments keeps the routes the host's while the code is ours.
@@ -37,9 +44,43 @@ const path = require('node:path');
 
 const { boundedInt } = require('./validate');
 const { httpStatusOf } = require('./errors');
-const { SILENT } = require('./config');
+const { CONSOLE } = require('./config');
+const { userIdOf, defaultIsAdmin } = require('./identity');
+const { createHandlers } = require('./handlers');
 
-const MAX_BATCH = 1000;
+const NO_EXPLANATION = 'No explanation available';
+
+/** The original's explanation summary of a stored explanation. */
+function explanationSummary(explanation, confidence) {
+  if (!explanation) return NO_EXPLANATION;
+  return {
+    summary: explanation.summary,
+    topFeatures: (explanation.topFeatures || []).slice(0, 3),
+    confidence,
+    modelAgreement: explanation.modelAgreement,
+  };
+}
+
+/** The original's `getModelInfo()` of a registered model, with our fields beside it. */
+function modelInfo(m, iso) {
+  const t = m.trainingMetrics || {};
+  return {
+    version: m.version,
+    isActive: m.isActive,
+    trainingDate: iso(t.trainedAt ?? m.createdAt),
+    trainingSize: t.trainingSize,
+    validationMetrics: {
+      autoencoderValidationLoss: t.autoencoderBestValidationLoss,
+      autoencoderEpochs: t.autoencoderEpochsRun,
+      trainingAlarmRate: t.trainingAlarmRate,
+      meanComposite: t.meanComposite,
+    },
+    createdAt: iso(m.createdAt),
+    deactivatedAt: iso(m.deactivatedAt),
+    sizeBytes: m.sizeBytes,
+    trainingMetrics: t,
+  };
+}
 
 function loadExpress() {
   // The host's express (peer dependency), resolved from the host app when possible.
@@ -105,29 +146,15 @@ function viewerHandler(viewer) {
   return createViewerHandler(root === undefined ? {} : { root: path.resolve(root) });
 }
 
-function defaultUserId(req) {
-  if (req.userId !== undefined && req.userId !== null) return String(req.userId);
-  const u = req.user;
-  if (u && typeof u === 'object') {
-    const id = u._id !== undefined ? u._id : u.id;
-    if (id !== undefined && id !== null) return String(id);
-  }
-  return undefined;
-}
-
-function defaultIsAdmin(req) {
-  const u = req.user;
-  return Boolean(req.isAdmin === true || (u && (u.role === 'admin' || u.isAdmin === true)));
-}
-
 /**
  * @param {object} options
  * @param {Function} options.auth        the host's authentication middleware (required)
  * @param {Function} [options.requireAdmin] the host's admin check (default: `isAdmin(req)` or 403)
  * @param {object}   [options.service]   the service (default: the singleton)
- * @param {Function} [options.getUserId] caller's user id (default: req.userId, req.user._id, req.user.id)
- * @param {Function} [options.isAdmin]   whether the caller is an admin (default: req.isAdmin,
- *                                       req.user.role === 'admin', req.user.isAdmin)
+ * @param {Function} [options.getUserId] caller's user id (default: lib/identity.js: req.userId,
+ *                                       req.user._id, req.user.id)
+ * @param {Function} [options.isAdmin]   whether the caller is an admin (default: lib/identity.js:
+ *                                       req.user.isAdmin === true or req.user.role === 'admin')
  * @param {true|{root?: string, staticDir?: string}|Function} [options.viewer] serve the explanation
  *                                       viewer at /viewer (admin only; see viewerHandler)
  * @param {object}   [options.logger]
@@ -139,9 +166,9 @@ function createRouter(options = {}) {
     throw new TypeError('createRouter(options): options.auth must be the host app\'s authentication middleware');
   }
   const service = options.service || require('./singleton').service;
-  const getUserId = options.getUserId || defaultUserId;
+  const getUserId = options.getUserId || userIdOf;
   const isAdmin = options.isAdmin || defaultIsAdmin;
-  const logger = () => options.logger || (service && service.logger) || SILENT;
+  const logger = () => options.logger || (service && service.logger) || CONSOLE;
   const requireAdmin =
     options.requireAdmin ||
     function requireAdmin(req, res, next) {
@@ -156,17 +183,21 @@ function createRouter(options = {}) {
 
   const fail = (res, status, error) => res.status(status).json({ success: false, error });
 
-  /** Wraps a handler: thrown errors become JSON answers with the right status. */
-  const handle = (fn) => async (req, res, next) => {
+  /**
+   * Wraps a handler: thrown errors become JSON answers with the right status. `messages`: the
+   * original's error text by status, where it had one (404 'Prediction not found'...).
+   */
+  const handle = (fn, messages = {}) => async (req, res, next) => {
     try {
       await fn(req, res, next);
     } catch (err) {
       const status = httpStatusOf(err);
       if (status >= 500) logger().error(`ml-anomaly: ${req.method} ${req.originalUrl} failed: ${err && err.stack}`);
       if (res.headersSent) return;
-      fail(res, status, status === 500 ? 'Internal error' : err.message);
+      fail(res, status, messages[status] || (status === 500 ? 'Internal error' : err.message));
     }
   };
+  const PREDICTION_ERRORS = { 404: 'Prediction not found', 403: 'Access denied' };
 
   /** The caller's user id, or a 401 answer. */
   const callerOr401 = (req, res) => {
@@ -181,63 +212,40 @@ function createRouter(options = {}) {
   const admin = [auth, requireAdmin];
   const user = [auth];
 
-  // ----- admin -----------------------------------------------------------------------------------
-  router.get('/status', ...admin, handle((req, res) => {
-    res.json({ success: true, data: service.status() });
-  }));
+  const handlers = createHandlers(service, { isAdmin, logger });
 
-  router.post('/retrain', ...admin, handle(async (req, res) => {
-    if (service.isRetraining) return fail(res, 409, 'Training already in progress');
-    const outcome = await service.train({ force: true, trigger: 'api' });
-    if (!outcome.trained && outcome.reason === 'already training') return fail(res, 409, 'Training already in progress');
-    if (outcome.error) return fail(res, 500, `Training failed: ${outcome.error}`);
-    return res.json({
-      success: true,
-      message: outcome.trained ? `Model v${outcome.version} trained and activated` : `Training skipped: ${outcome.reason}`,
-      data: { retrained: outcome.trained, ...outcome },
-    });
-  }));
+  /** ms since the epoch → ISO text, as the original's Mongo documents serialized dates. */
+  const iso = (ms) => (typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : ms ?? null);
+
+  // ----- admin: the original's handlers -----------------------------------------------------------
+  router.get('/status', ...admin, handlers.getMLModelStatus);
+  router.post('/retrain', ...admin, handlers.forceMLRetrain);
+  router.post('/batch-analyze', ...admin, handlers.batchMLAnalysis);
 
   router.post('/initialize', ...admin, handle(async (req, res) => {
     const ok = await service.initialize();
     if (!ok) {
       const err = service.initializationError;
-      return fail(res, 503, `Initialization failed: ${err ? err.message : 'unknown error'}`);
+      return res.status(500).json({ success: false, error: 'Failed to initialize ML system', reason: err ? err.message : 'unknown error' });
     }
-    return res.json({ success: true, message: 'ML anomaly detection initialized', data: service.status() });
-  }));
-
-  router.post('/batch-analyze', ...admin, handle(async (req, res) => {
-    const body = req.body || {};
-    const { sessionIds, userIds } = body;
-    if (!Array.isArray(sessionIds) || !Array.isArray(userIds)) {
-      return fail(res, 400, 'sessionIds and userIds must be arrays');
+    const active = service.activeModel();
+    if (!active) {
+      service.trainModels().catch((err) => logger().error(`ml-anomaly: initial training failed: ${err && err.message}`));
+      return res.json({ success: true, message: 'ML system initialized. Background training started.', training: true });
     }
-    if (sessionIds.length !== userIds.length) {
-      return fail(res, 400, `sessionIds and userIds must have the same length (got ${sessionIds.length} and ${userIds.length})`);
-    }
-    if (sessionIds.length === 0 || sessionIds.length > MAX_BATCH) {
-      return fail(res, 400, `a batch must have between 1 and ${MAX_BATCH} pairs (got ${sessionIds.length})`);
-    }
-    const predictions = await service.predictBatch(sessionIds, userIds);
-    const actions = {};
-    let anomalies = 0;
-    for (const p of predictions) {
-      if (p.isAnomaly) anomalies += 1;
-      actions[p.action] = (actions[p.action] || 0) + 1;
-    }
-    return res.json({ success: true, data: { predictions, summary: { total: predictions.length, anomalies, actions } } });
+    return res.json({ success: true, message: 'ML system initialized successfully', training: false, modelVersion: active.version });
   }));
 
   router.get('/models/history', ...admin, handle(async (req, res) => {
     const limit = boundedInt(req.query.limit, 'limit', { min: 1, max: 1000, def: 10 });
-    res.json({ success: true, data: await service.modelHistory(limit) });
+    const models = await service.modelHistory(limit);
+    res.json({ success: true, models: models.map((m) => modelInfo(m, iso)) });
   }));
 
   router.get('/models/active', ...admin, handle((req, res) => {
     const model = service.activeModel();
-    if (!model) return fail(res, 404, 'No active model');
-    return res.json({ success: true, data: model });
+    if (!model) return fail(res, 404, 'No active model found');
+    return res.json({ success: true, model: modelInfo(model, iso) });
   }));
 
   router.get('/models/:version/bundle', ...admin, handle(async (req, res) => {
@@ -252,17 +260,39 @@ function createRouter(options = {}) {
   }));
 
   router.get('/drift/status', ...admin, handle((req, res) => {
-    res.json({ success: true, data: service.driftStatus() });
+    const detector = service.driftDetector;
+    res.json({ success: true, drift: detector.calculateDrift(), statistics: detector.getStatistics(), status: service.driftStatus() });
   }));
 
   router.get('/performance', ...admin, handle(async (req, res) => {
     const hours = boundedInt(req.query.hours, 'hours', { min: 1, max: 8760, def: 24 });
-    res.json({ success: true, data: await service.getModelPerformance(hours) });
+    const performance = await service.getModelPerformance(hours);
+    res.json({
+      success: true,
+      performance,
+      databaseMetrics: {
+        totalPredictions: performance.totalPredictions,
+        anomalyCount: performance.anomalyCount,
+        avgCompositeScore: performance.averageAnomalyScore,
+        avgConfidence: performance.averageConfidence,
+        avgProcessingTime: performance.averageProcessingTime,
+        falsePositiveCount: performance.falsePositiveReports,
+      },
+    });
   }));
 
   router.get('/false-positives', ...admin, handle(async (req, res) => {
     const limit = boundedInt(req.query.limit, 'limit', { min: 1, max: 1000, def: 100 });
-    res.json({ success: true, data: await service.falsePositives(limit) });
+    const records = await service.falsePositives(limit);
+    const falsePositives = records.map((r) => ({
+      id: r.id,
+      timestamp: iso(r.timestamp),
+      userId: r.userId,
+      anomalyScore: r.compositeScore,
+      explanation: explanationSummary(r.explanation, r.confidence),
+      feedback: r.userFeedback ? { ...r.userFeedback, submittedAt: iso(r.userFeedback.submittedAt) } : r.userFeedback,
+    }));
+    res.json({ success: true, falsePositives, count: falsePositives.length });
   }));
 
   router.get('/metrics', ...admin, handle((req, res) => {
@@ -278,14 +308,16 @@ function createRouter(options = {}) {
     const anomalies = await service.recentAnomalies(userId, { hours, limit });
     res.json({
       success: true,
-      data: anomalies.map((a) => ({
-        id: a.id,
-        timestamp: a.timestamp,
+      predictions: anomalies.map((a) => ({
+        timestamp: iso(a.timestamp),
         anomalyScore: a.anomalyScore,
         confidence: a.confidence,
-        explanation: a.summary,
-        recommendedAction: a.recommendedAction,
+        explanation: a.modelAgreement === null || a.modelAgreement === undefined
+          ? NO_EXPLANATION
+          : { summary: a.summary, topFeatures: a.topFeatures, confidence: a.confidence, modelAgreement: a.modelAgreement },
         actionTaken: a.actionTaken,
+        id: a.id,
+        recommendedAction: a.recommendedAction,
       })),
     });
   }));
@@ -294,15 +326,15 @@ function createRouter(options = {}) {
     const userId = callerOr401(req, res);
     if (userId === undefined) return;
     const record = await service.getPrediction(req.params.id, { userId, isAdmin: isAdmin(req) });
-    res.json({ success: true, data: record });
-  }));
+    res.json({ success: true, prediction: record });
+  }, PREDICTION_ERRORS));
 
   router.get('/predictions/:id/explanation', ...user, handle(async (req, res) => {
     const userId = callerOr401(req, res);
     if (userId === undefined) return;
     const exact = req.query.method !== 'fast';
     res.json({ success: true, data: await service.explainPrediction(req.params.id, { exact, userId, isAdmin: isAdmin(req) }) });
-  }));
+  }, PREDICTION_ERRORS));
 
   router.post('/predictions/:id/feedback', ...user, handle(async (req, res) => {
     const userId = callerOr401(req, res);
@@ -316,14 +348,25 @@ function createRouter(options = {}) {
       isFalseNegative: body.isFalseNegative,
       notes: body.notes,
     });
-    return res.json({ success: true, message: 'Feedback submitted', data: feedback });
-  }));
+    return res.json({ success: true, message: 'Feedback submitted successfully', feedback });
+  }, PREDICTION_ERRORS));
 
   router.get('/statistics', ...user, handle(async (req, res) => {
     const userId = callerOr401(req, res);
     if (userId === undefined) return;
     const days = boundedInt(req.query.days, 'days', { min: 1, max: 365, def: 7 });
-    res.json({ success: true, data: await service.statistics(userId, days) });
+    const days_ = await service.statistics(userId, days);
+    res.json({
+      success: true,
+      statistics: days_.map((d) => ({
+        _id: d.date,
+        totalPredictions: d.totalPredictions,
+        anomalyCount: d.anomalyCount,
+        avgAnomalyScore: d.avgAnomalyScore,
+        maxAnomalyScore: d.maxAnomalyScore,
+        dayStart: iso(d.dayStart),
+      })),
+    });
   }));
 
   // ----- viewer (npm/viewer's own handler: its files only, with its CSP) ---------------------------
@@ -342,4 +385,4 @@ function createRouter(options = {}) {
   return router;
 }
 
-module.exports = { createRouter, defaultUserId, defaultIsAdmin };
+module.exports = { createRouter, explanationSummary };

@@ -3,10 +3,13 @@
  * The anomaly service: the original `mlAnomalyDetectionService`'s interface over the native engine.
  *
  * Why this layer exists at all when the engine does the work: it owns what is Node-specific and
- * nothing else — option resolution, the promise-shaped API the host already calls, timers that
- * never keep the process alive, EventEmitter events for training progress, the original's
- * response shapes and fallback, and turning bad arguments into TypeErrors before they cross into
- * native code. Scoring, training, storage, schedules' due-dates and metrics are the engine's
+ * nothing else — option names and the environment (lib/config.js), the promise-shaped API the
+ * host already calls, the original's live `modelConfig` (lib/model-config.js) and
+ * `driftDetector` (lib/drift-detector.js), timers that never keep the process alive
+ * (lib/schedules.js), EventEmitter events for training progress (lib/training-watch.js), the
+ * original's response shapes and fallback (lib/prediction.js), and turning bad arguments into
+ * TypeErrors before they cross into native code. Scoring, training, storage, schedules'
+ * due-dates, every default and every range of the configuration, and metrics are the engine's
  * (crates/engine, through crates/node).
  *
  * Events: 'training:start' {trigger, force, version?, samples?}, 'training:progress' (the
@@ -17,30 +20,29 @@
  * 'drift' {driftDetected, driftScore, retrained, ...}, 'security' (the middlewares' security
  * events). It never emits 'error', so an app that listens to nothing is never crashed by it.
  *
- * Progress comes from polling the engine (`trainingSnapshot()`) on an unref'd timer: every
- * second when idle, every 100 ms while a training runs. That covers every trigger (manual, the
- * automatic first training, drift, schedule) with one mechanism and nothing that could keep the
- * process alive.
+ * A configuration that cannot work (a bad environment variable, an out-of-range threshold) never
+ * breaks a request: `initialize()` resolves false and logs why, predictions get the fallback with
+ * the reason in `error` (so the standard middleware lets requests through and the strict one
+ * answers 503), and `configure()` or `modelConfig` can fix it at run time.
  */
 
 const { EventEmitter } = require('node:events');
 const { performance } = require('node:perf_hooks');
 
-const { resolveOptions, isPlainObject, SILENT } = require('./config');
-const { engineConfig } = require('./engine-config');
+const { SPEC, SECTIONS, resolveOptions, explainConfigError, flatValue, merge, isPlainObject, checkLogger, CONSOLE } = require('./config');
 const { toEvent, toId, boundedInt } = require('./validate');
-const { fallbackPrediction } = require('./fallback');
+const { fallbackPrediction, batchPrediction, Codec } = require('./prediction');
 const { AnomalyError, CODES, notFound } = require('./errors');
 const { loadNative } = require('./native');
-const { Codec } = require('./prediction');
+const { TrainingWatch } = require('./training-watch');
+const { Schedules } = require('./schedules');
+const { modelConfig } = require('./model-config');
+const { driftDetector } = require('./drift-detector');
+const { deliverSecurityEvent } = require('./security-events');
 
 const HOURS_MAX = 24 * 365;
-/** How often the schedules ask the engine what is due (at most; shorter periods tick faster). */
-const MAINTENANCE_TICK_MS = 60000;
-const WATCH_IDLE_MS = 1000;
 /** After a failed open, the next attempt waits this long (requests get the fallback meanwhile). */
 const OPEN_RETRY_MS = 5000;
-const WATCH_TRAINING_MS = 100;
 
 /** The engine's TrainOutcome (`{ status: 'trained' | 'skipped', ... }`) as `{ trained, ... }`. */
 function trainOutcome(out) {
@@ -55,40 +57,16 @@ function trainOutcome(out) {
   return { trained: false, reason: text, ...rest };
 }
 
-/** The original's prediction shape from an engine batch entry. */
-function batchEntry(b) {
-  const e = b.explanation;
-  return {
-    sessionId: b.sessionId,
-    userId: b.userId,
-    isAnomaly: b.isAnomaly,
-    anomalyScore: b.anomalyScore,
-    confidence: b.confidence,
-    explanation: e
-      ? e.topFeatures.map((f) => ({ feature: f.feature, contribution: f.contribution, value: f.value, normalizedValue: f.normalizedValue }))
-      : [],
-    modelVersions: { isolationForest: b.modelVersion ?? null, autoencoder: b.modelVersion ?? null },
-    action: b.action,
-    fallback: b.fallback,
-    ...(b.error ? { error: b.error } : {}),
-    modelVersion: b.modelVersion ?? null,
-    scores: b.scores
-      ? { isolationForest: b.scores.isolationForest, autoencoder: b.scores.autoencoder, composite: b.scores.composite }
-      : undefined,
-    summary: e ? e.summary : undefined,
-    timestamp: b.timestamp,
-  };
-}
-
-function progressKey(p) {
-  return `${p.phase}|${p.version ?? ''}|${p.epoch ?? ''}|${p.startedAt ?? ''}`;
-}
-
 /** A prediction id from a route parameter or a caller: a positive integer, or null (unknown). */
 function predictionIdOf(id) {
   if (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) return id;
   if (typeof id === 'string' && /^\d{1,15}$/.test(id)) return Number(id);
   return null;
+}
+
+/** An input error (the caller's to fix), as opposed to a configuration or engine failure. */
+function isInputError(err) {
+  return err instanceof TypeError && err.code !== CODES.INVALID_CONFIG;
 }
 
 class AnomalyService extends EventEmitter {
@@ -103,53 +81,210 @@ class AnomalyService extends EventEmitter {
     this._env = internals.env || null;
     this._NativeEngine = internals.NativeEngine || null;
     this._rawOptions = { ...(options || {}) };
-    this._resolved = null; // resolved lazily so that the environment is read at first use
+    this._resolution = null; // resolved lazily so that the environment is read at first use
     this._engine = null;
     this._codec = null;
     this._openFailure = null;
-    this._timers = [];
-    this._watch = null;
     this._initializing = null;
     this._initialized = false;
     this._closed = false;
     this._training = null; // the Promise of the training this service started, if any
-    this._progress = null;
-    this._progressKey = null;
-    this._lastTrainingKey = undefined;
-    this._sawTraining = false;
-    this._trigger = null;
-    this._lastTraining = null;
     this._lastDrift = null;
-    this._lastDoneVersion = null; // 'training:done' is emitted once per version
-    this.lastRetrainingTime = null;
+    this._warned = new Set();
+    this._watch = new TrainingWatch({
+      engine: () => this._engine,
+      emit: (event, payload) => this._emit(event, payload),
+      logger: () => this.logger,
+      owned: () => this._training !== null,
+    });
+    this._schedules = new Schedules(
+      () => this._background('maintenance', () => this.maintenance()),
+      () => {
+        const r = this._engineConfig().retraining || {};
+        return [r.driftCheckEnabled === false ? 0 : r.driftCheckIntervalMs, r.dailyRetrainForced === false ? 0 : r.forcedRetrainIntervalMs];
+      },
+    );
     /** Why the last `initialize()` resolved to false, or null. */
     this.initializationError = null;
   }
 
-  /** Resolved options (defaults < environment < options). */
-  get options() {
-    if (!this._resolved) this._resolved = resolveOptions(this._rawOptions, this._env);
-    return this._resolved;
-  }
+  // ----- configuration ----------------------------------------------------------------------
 
-  get logger() {
-    return this.options.logger;
+  /** `{ engine, own, sources }` of the options (lib/config.js); throws for a bad option. */
+  _resolve() {
+    if (!this._resolution) {
+      try {
+        this._resolution = { ok: resolveOptions(this._rawOptions, this._env) };
+      } catch (error) {
+        this._resolution = { error };
+      }
+    }
+    if (this._resolution.error) throw this._resolution.error;
+    return this._resolution.ok;
   }
 
   /**
-   * Changes options; allowed until the engine is opened (by `initialize()` or the first call that
-   * needs it). Merges with the options given before.
+   * The package's own settings (schedules, callbacks, logger). When the options are bad, the
+   * defaults, with the host's logger if that one is good: the error must reach the host's log.
+   */
+  _own() {
+    try {
+      return this._resolve().own;
+    } catch {
+      let logger = CONSOLE;
+      try {
+        logger = checkLogger(this._rawOptions.logger);
+      } catch {
+        // a bad logger: the console
+      }
+      return { schedules: true, logger };
+    }
+  }
+
+  /**
+   * The whole engine configuration in force: the open engine's, else what the options resolve to
+   * over the engine's defaults (the addon resolves it without opening anything), else, without
+   * the addon, only what the options set. Throws a TypeError for an invalid configuration.
+   */
+  _engineConfig() {
+    if (this._engine) return this._engine.config();
+    const { engine, sources } = this._resolve();
+    let native;
+    try {
+      native = loadNative();
+    } catch {
+      return engine; // no addon: nothing can run; show what was set
+    }
+    try {
+      return native.resolveEngineConfig(engine);
+    } catch (err) {
+      throw explainConfigError(err, sources);
+    }
+  }
+
+  /**
+   * The resolved options, live: every flat option (lib/config.js) with its value in force, the
+   * original's sections, the callbacks and the logger. Assigning a flat option applies it as
+   * `configure({ name: value })` does. Throws a TypeError when the configuration is invalid.
+   */
+  get options() {
+    const config = this._engineConfig();
+    const own = this._resolve().own;
+    const snapshot = {};
+    for (const spec of SPEC) snapshot[spec[0]] = spec[3] === null ? own[spec[0]] : flatValue(spec, config);
+    for (const name of SECTIONS) snapshot[name] = config[name];
+    Object.assign(snapshot, own);
+    const flat = new Set(SPEC.map((s) => s[0]));
+    return new Proxy(snapshot, {
+      get: (target, key) => (flat.has(key) ? this._optionValue(key) : target[key]),
+      set: (target, key, value) => {
+        this.configure({ [key]: value });
+        target[key] = value;
+        return true;
+      },
+    });
+  }
+
+  _optionValue(name) {
+    const spec = SPEC.find((s) => s[0] === name);
+    return spec[3] === null ? this._resolve().own[name] : flatValue(spec, this._engineConfig());
+  }
+
+  /** The logger in use; never throws (a bad configuration still gets its errors logged). */
+  get logger() {
+    return this._own().logger;
+  }
+
+  /**
+   * The host's integration settings (`onSecurityEvent`, `revokeSession`,
+   * `resolveEndpointSensitivity`, `now`, `logger`): cheap to read on every request, never throws.
+   */
+  get integration() {
+    return this._own();
+  }
+
+  /**
+   * The original's configuration object, live (see lib/model-config.js): reading shows the
+   * settings in force; assigning `modelConfig.prediction.anomalyThreshold`, `ensembleWeight`, the
+   * action thresholds or `retraining.*` applies at once, or throws a TypeError and changes nothing.
+   */
+  get modelConfig() {
+    return modelConfig(
+      () => this._engineConfig(),
+      (patch) => this._applyEngine(patch),
+    );
+  }
+
+  /** The original's drift detector: `calculateDrift()` and `getStatistics()` (lib/drift-detector.js). */
+  get driftDetector() {
+    return driftDetector({
+      engine: () => this._open(),
+      config: () => this._engineConfig(),
+      now: () => this._now(),
+    });
+  }
+
+  /** Applies an engine configuration fragment now (open engine) or at open (validated now). */
+  _applyEngine(patch) {
+    if (this._engine) {
+      const { sources } = this._resolve();
+      try {
+        this._engine.updateConfig(patch);
+      } catch (err) {
+        throw explainConfigError(err, sources);
+      }
+      this._rawOptions = { ...this._rawOptions, engine: merge(this._rawOptions.engine || {}, patch) };
+      this._resolution = null;
+      this._schedules.refresh();
+      return;
+    }
+    this.configure({ engine: merge(this._rawOptions.engine || {}, patch) });
+  }
+
+  /**
+   * Changes options. Before the engine opens they are validated (by the engine, when the addon
+   * is there) and used at open; afterwards the engine's settings among them apply at once (the
+   * store and the seed cannot change while it runs), and the callbacks, logger and schedules are
+   * replaced. Merges with the options given before. Throws a TypeError, and changes nothing, when
+   * a value is invalid.
    */
   configure(options = {}) {
     if (!isPlainObject(options)) throw new TypeError('configure(options): options must be an object');
-    if (this._engine || this._closed) {
-      throw new AnomalyError(CODES.CONFLICT, 'configure() must be called before initialize() or the first prediction');
-    }
+    if (this._closed) throw new AnomalyError(CODES.CLOSED, 'ml-anomaly service is closed');
     const next = { ...this._rawOptions, ...options };
-    const resolved = resolveOptions(next, this._env); // validate before committing
+    const resolved = resolveOptions(next, this._env); // kinds and names, before committing
+    if (this._engine) {
+      const patch = resolveOptions(options, null).engine;
+      if (Object.keys(patch).length > 0) {
+        try {
+          this._engine.updateConfig(patch);
+        } catch (err) {
+          throw explainConfigError(err, resolved.sources);
+        }
+      }
+    } else {
+      const previous = { raw: this._rawOptions, resolution: this._resolution };
+      this._rawOptions = next;
+      this._resolution = { ok: resolved };
+      try {
+        this._engineConfig(); // the engine's validation, when the addon can be loaded
+      } catch (err) {
+        this._rawOptions = previous.raw;
+        this._resolution = previous.resolution;
+        throw err;
+      }
+      this._openFailure = null; // new options may open where the old ones failed
+    }
     this._rawOptions = next;
-    this._resolved = resolved;
-    this._openFailure = null; // new options may open where the old ones failed
+    this._resolution = { ok: resolved };
+    if (this._initialized) {
+      if (resolved.own.schedules) {
+        this._schedules.start();
+        this._schedules.refresh();
+      } else {
+        this._schedules.stop();
+      }
+    }
     return this;
   }
 
@@ -164,37 +299,63 @@ class AnomalyService extends EventEmitter {
     }
   }
 
-  /** The engine, opened on first use. Throws when closed or when the addon cannot be loaded. */
+  /** When the latest training finished (the original's `lastRetrainingTime`), or null. */
+  get lastRetrainingTime() {
+    return this._watch.lastRetrainingTime;
+  }
+
+  /** Logs `message` once per `key` for the life of the service (misconfigurations). */
+  warnOnce(key, message) {
+    if (this._warned.has(key)) return;
+    this._warned.add(key);
+    this.logger.warn(message);
+  }
+
+  /**
+   * The engine, opened on first use. Throws when closed, when the configuration is invalid
+   * (a TypeError with code ML_ANOMALY_INVALID_CONFIG naming the option to fix) or when the addon
+   * or the store cannot be opened.
+   */
   _open() {
     if (this._engine) return this._engine;
     if (this._closed) throw new AnomalyError(CODES.CLOSED, 'ml-anomaly service is closed');
-    // After a failure (addon missing, store unreadable), retry at most every few seconds rather
-    // than on every request: each attempt logs and costs an open.
+    // After a failure, retry at most every few seconds rather than on every request (each
+    // attempt logs and costs an open); a configuration error waits for configure().
     const failed = this._openFailure;
-    if (failed && Date.now() - failed.at < OPEN_RETRY_MS) throw failed.error;
-    const opts = this.options;
+    if (failed && (failed.config || Date.now() - failed.at < OPEN_RETRY_MS)) throw failed.error;
     let engine;
     let codec;
+    let resolved;
     try {
+      resolved = this._resolve();
       const NativeEngine = this._NativeEngine || loadNative().NativeEngine;
-      engine = new NativeEngine(engineConfig(opts));
+      try {
+        engine = new NativeEngine(resolved.engine);
+      } catch (err) {
+        throw err && err.code === CODES.INVALID_CONFIG ? explainConfigError(err, resolved.sources) : err;
+      }
       codec = new Codec(engine);
     } catch (err) {
-      this._openFailure = { at: Date.now(), error: err };
-      opts.logger.error(`ml-anomaly: cannot open the engine: ${err && err.message}`);
-      throw err;
+      const config = err instanceof TypeError;
+      const error = config && !err.code ? Object.assign(err, { code: CODES.INVALID_CONFIG }) : err;
+      this._openFailure = { at: Date.now(), error, config };
+      this.logger.error(
+        config
+          ? `ml-anomaly: invalid configuration, predictions fall back until it is fixed: ${err.message}`
+          : `ml-anomaly: cannot open the engine: ${err && err.message}`,
+      );
+      throw error;
     }
     this._openFailure = null;
     this._engine = engine;
     this._codec = codec;
-    this._pollTraining(); // records the restored state without emitting
-    this._startWatch();
-    opts.logger.info(`ml-anomaly: engine opened (store ${opts.store})`);
+    this._watch.start();
+    this.logger.info(`ml-anomaly: engine opened (store ${engine.config().storePath})`);
     return engine;
   }
 
   _now() {
-    const now = this.options.now;
+    const now = this._own().now;
     return now ? now() : Date.now();
   }
 
@@ -206,15 +367,17 @@ class AnomalyService extends EventEmitter {
     }
   }
 
+  // ----- the original's API -----------------------------------------------------------------
+
   /**
    * Opens the engine (loading the active model, the registry and the training window from the
    * store), starts the schedules and, when there is no model yet but enough samples, starts the
    * first training in the background. Resolves to true; to false when the engine cannot be opened
    * (addon not built, store unreadable, invalid configuration): it never rejects, because hosts
    * call it without a catch at startup and an unhandled rejection would stop the process. The
-   * reason is logged, emitted as a process warning when no logger is configured, and kept in
-   * `initializationError`; until it is fixed, predictions get the fallback (the standard
-   * middleware lets requests through, the strict one answers 503).
+   * reason is logged and kept in `initializationError` (and emitted as a process warning unless
+   * the host gave a logger of its own); until it is fixed, predictions get the fallback (the standard middleware
+   * lets requests through, the strict one answers 503).
    */
   async initialize() {
     if (this._initialized) return true;
@@ -224,18 +387,20 @@ class AnomalyService extends EventEmitter {
           this._open();
         } catch (err) {
           this.initializationError = err;
-          if (this.logger === SILENT) {
+          const own = this._rawOptions.logger;
+          if (own === undefined || own === null || own === false) {
             process.emitWarning(`ml-anomaly: initialize() failed: ${err && err.message}`, { code: err && err.code });
           }
           return false;
         }
         this.initializationError = null;
-        if (this.options.schedules) this._startSchedules();
+        if (this._own().schedules) this._schedules.start();
         this._initialized = true;
         const m = this._engine.metrics();
         const active = m.activeModelVersion ?? null;
         this.logger.info(`ml-anomaly: initialized (active model ${active ?? 'none'}, ${m.trainingWindowSize} training samples)`);
-        if (this.options.autoTrain && active === null && !m.isTraining && m.trainingWindowSize >= this.options.minSamplesForTraining) {
+        const r = this._engine.config().retraining;
+        if (r.autoTrain && active === null && !m.isTraining && m.trainingWindowSize >= r.minSamplesForTraining) {
           this._background('initial training', () => this.train({ force: false, trigger: 'automatic' }));
         }
         return true;
@@ -262,7 +427,8 @@ class AnomalyService extends EventEmitter {
 
   /**
    * `predictStreaming` without the Promise: the per-request path for callers that do not need one
-   * (benchmarks, custom middlewares). Throws TypeError on bad input; never throws otherwise.
+   * (the middlewares, benchmarks, custom middlewares). Throws TypeError on bad input; never throws
+   * otherwise.
    */
   predictSync(sessionId, userId, requestContext) {
     const start = performance.now();
@@ -272,7 +438,7 @@ class AnomalyService extends EventEmitter {
       this._open();
       prediction = this._codec.predict(event);
     } catch (err) {
-      if (err instanceof TypeError) throw err;
+      if (isInputError(err)) throw err;
       // An engine that failed to open was logged once, when it failed.
       if (!this._openFailure || err !== this._openFailure.error) {
         this.logger.error(`ml-anomaly: prediction failed: ${err && err.message}`);
@@ -300,11 +466,12 @@ class AnomalyService extends EventEmitter {
     }
     const sids = sessionIds.map((s, i) => toId(s, `sessionIds[${i}]`));
     const uids = userIds.map((u, i) => toId(u, `userIds[${i}]`));
+    if (sids.length === 0) return [];
     try {
       const out = await this._open().predictBatch(sids, uids);
-      return out.map(batchEntry);
+      return out.map(batchPrediction);
     } catch (err) {
-      if (err instanceof TypeError) throw err;
+      if (isInputError(err)) throw err;
       this.logger.error(`ml-anomaly: batch prediction failed: ${err && err.message}`);
       return sids.map((sessionId, i) => ({ sessionId, userId: uids[i], ...fallbackPrediction(err) }));
     }
@@ -335,7 +502,7 @@ class AnomalyService extends EventEmitter {
     try {
       engine = this._open();
     } catch (err) {
-      this._trainingFailed(err, trigger);
+      this._watch.failed(err, trigger);
       return { trained: false, reason: 'unavailable', error: err.message };
     }
     if (this.isRetraining) {
@@ -347,120 +514,25 @@ class AnomalyService extends EventEmitter {
     this._training = run;
     this._emit('training:start', { force: Boolean(force), trigger });
     this.logger.info(`ml-anomaly: training started (${trigger})`);
-    this._scheduleWatch(WATCH_TRAINING_MS);
+    this._watch.hurry();
     let outcome;
     try {
       outcome = trainOutcome(await run);
     } catch (err) {
-      this._pollTraining();
+      this._watch.poll();
       this._training = null;
-      this._trainingFailed(err, trigger);
+      this._watch.failed(err, trigger);
       return { trained: false, reason: 'error', error: err.message };
     }
-    this._pollTraining(); // progress up to the end, without emitting the end twice
+    this._watch.poll(); // progress up to the end, without emitting the end twice
     this._training = null;
     if (outcome.trained) {
-      this._trainingDone({ ...outcome, trigger });
+      this._watch.done({ ...outcome, trigger });
     } else {
       this.logger.info(`ml-anomaly: training skipped (${outcome.reason})`);
       this._emit('training:skipped', { ...outcome, trigger });
     }
     return outcome;
-  }
-
-  /** Records a finished training once per version, whoever noticed it first. */
-  _trainingDone(info) {
-    if (info.version != null && info.version === this._lastDoneVersion) return;
-    this._lastDoneVersion = info.version;
-    this.lastRetrainingTime = new Date();
-    this._lastTraining = { ...info, finishedAt: this.lastRetrainingTime.toISOString() };
-    this.logger.info(
-      `ml-anomaly: model v${info.version} trained` +
-        (info.trainingSize ? ` on ${info.trainingSize} samples` : '') +
-        (info.durationMs ? ` in ${Math.round(info.durationMs)} ms` : '') +
-        ` (${info.trigger})`,
-    );
-    this._emit('training:done', info);
-  }
-
-  _trainingFailed(err, trigger) {
-    this._lastTraining = { trained: false, trigger, error: err && err.message, finishedAt: new Date().toISOString() };
-    this.logger.error(`ml-anomaly: training failed (${trigger}): ${err && err.message}`);
-    this._emit('training:error', err);
-  }
-
-  /**
-   * Reads the engine's training state and emits what changed. Trainings this service started
-   * (`_training` set) report their own start and end; the others (the automatic first training,
-   * drift, schedule) are reported from here: their start and progress from the engine's progress
-   * events, their end from the 'finished'/'failed' event or, for one too quick to be seen, from
-   * the change of the last retraining time.
-   */
-  _pollTraining() {
-    const engine = this._engine;
-    if (!engine) return false;
-    let snap;
-    try {
-      snap = engine.trainingSnapshot();
-    } catch {
-      return false;
-    }
-    const owned = this._training !== null;
-    const first = this._lastTrainingKey === undefined;
-    const p = snap.progress;
-    if (p) {
-      const key = progressKey(p);
-      if (key !== this._progressKey) {
-        this._progressKey = key;
-        this._progress = p;
-        if (!first) {
-          if (p.phase === 'started') this._trigger = p.reason;
-          this._emit('training:progress', p);
-          if (!owned && p.phase === 'finished') {
-            this._trainingDone({ trained: true, version: p.version, durationMs: p.durationMs, trigger: this._trigger || 'engine' });
-          } else if (!owned && p.phase === 'failed') {
-            this._trainingFailed(new Error(p.error || 'training failed'), this._trigger || 'engine');
-          }
-        }
-      }
-    }
-    if (snap.isTraining && !this._sawTraining) {
-      this._sawTraining = true;
-      if (!owned && !first) {
-        const trigger = p && p.phase === 'started' ? p.reason : this._trigger || 'engine';
-        this.logger.info(`ml-anomaly: training started (${trigger})`);
-        this._emit('training:start', { trigger, force: trigger !== 'manual' && trigger !== 'automatic', version: p && p.version, samples: p && p.samples });
-      }
-    } else if (!snap.isTraining) {
-      this._sawTraining = false;
-    }
-    const key = snap.lastRetrainingTime == null ? null : String(snap.lastRetrainingTime);
-    if (first) {
-      // First look after opening: a training restored from the store is history, not news.
-      this._lastTrainingKey = key;
-      if (key !== null && this.lastRetrainingTime === null) this.lastRetrainingTime = new Date(snap.lastRetrainingTime);
-    } else if (key !== this._lastTrainingKey) {
-      this._lastTrainingKey = key;
-      if (key !== null && !owned) {
-        this._trainingDone({ trained: true, version: snap.activeVersion, trigger: this._trigger || 'engine' });
-      }
-    }
-    return snap.isTraining;
-  }
-
-  _startWatch() {
-    this._scheduleWatch(WATCH_IDLE_MS);
-  }
-
-  _scheduleWatch(ms) {
-    if (this._closed || !this._engine) return;
-    if (this._watch) clearTimeout(this._watch);
-    this._watch = setTimeout(() => {
-      this._watch = null;
-      const training = this._pollTraining();
-      this._scheduleWatch(training || this._training ? WATCH_TRAINING_MS : WATCH_IDLE_MS);
-    }, ms);
-    this._watch.unref();
   }
 
   /**
@@ -471,12 +543,12 @@ class AnomalyService extends EventEmitter {
    */
   async checkDriftAndRetrain() {
     const engine = this._open();
-    this._scheduleWatch(WATCH_TRAINING_MS);
+    this._watch.hurry();
     const out = await engine.checkDriftAndRetrain(this._now());
-    this._pollTraining();
-    const result = { ...out, driftDetected: Boolean(out.driftDetected), driftScore: out.driftScore, retrained: Boolean(out.retrained) };
+    this._watch.poll();
+    const result = { ...out, driftDetected: Boolean(out.driftDetected), driftScore: Number(out.driftScore) || 0, retrained: Boolean(out.retrained) };
     if (result.driftDetected) {
-      this.logger.warn(`ml-anomaly: drift ${Number(result.driftScore).toFixed(3)} above threshold (retrained: ${result.retrained})`);
+      this.logger.warn(`ml-anomaly: drift ${result.driftScore.toFixed(3)} above threshold (retrained: ${result.retrained})`);
     }
     this._lastDrift = { driftDetected: result.driftDetected, driftScore: result.driftScore, retrained: result.retrained, checkedAt: new Date().toISOString() };
     this._emit('drift', result);
@@ -490,7 +562,7 @@ class AnomalyService extends EventEmitter {
    */
   async maintenance() {
     const out = await this._open().maintenance(this._now());
-    this._pollTraining();
+    this._watch.poll();
     if (out.drift && !out.drift.skipped) {
       const d = out.drift;
       this._lastDrift = { driftDetected: d.driftDetected, driftScore: d.driftScore, retrained: d.retrained, checkedAt: new Date().toISOString() };
@@ -503,7 +575,8 @@ class AnomalyService extends EventEmitter {
   /**
    * `{ totalPredictions, anomalyCount, averageAnomalyScore, averageConfidence, modelPerformance:
    * { isolationForest, autoencoder }, driftMetrics }` (plus the engine's extras) over the last
-   * `hours` (1 ..= 8760).
+   * `hours` (1 ..= 8760). `driftMetrics` is the original's `calculateDrift()` shape, its
+   * `driftScore` always a number.
    */
   async getModelPerformance(hours = 24) {
     const h = boundedInt(hours, 'hours', { min: 1, max: HOURS_MAX, def: 24 });
@@ -511,26 +584,30 @@ class AnomalyService extends EventEmitter {
     return {
       ...p,
       modelPerformance: { isolationForest: p.isolationForest, autoencoder: p.autoencoder },
+      driftMetrics: this.driftDetector.calculateDrift(),
     };
   }
 
   /** Everything an operator wants to see at once (GET /status). */
   status() {
-    const s = this._open().status();
+    const engine = this._open();
+    const s = engine.status();
+    const r = engine.config().retraining;
     return {
       ...s,
       activeModelVersion: s.activeModel ? s.activeModel.version : null,
       initialized: this._initialized,
       isRetraining: this.isRetraining,
       lastRetrainingTime: this.lastRetrainingTime,
-      lastTraining: s.lastTraining || this._lastTraining,
+      lastTraining: s.lastTraining || this._watch.lastTraining,
       lastDriftCheck: this._lastDrift,
-      trainingProgress: s.trainingProgress || this._progress,
+      trainingProgress: s.trainingProgress || this._watch.progress,
+      middleware: s.metrics ? s.metrics.middleware : undefined,
       schedules: {
         ...s.schedules,
-        running: this._timers.length > 0,
-        driftCheckIntervalMs: this.options.driftCheckIntervalMs,
-        forcedRetrainIntervalMs: this.options.forcedRetrainIntervalMs,
+        running: this._schedules.running,
+        driftCheckIntervalMs: r.driftCheckEnabled === false ? 0 : r.driftCheckIntervalMs,
+        forcedRetrainIntervalMs: r.dailyRetrainForced === false ? 0 : r.forcedRetrainIntervalMs,
       },
     };
   }
@@ -548,6 +625,34 @@ class AnomalyService extends EventEmitter {
   /** The metrics in Prometheus text exposition format. */
   prometheus() {
     return this._open().prometheus();
+  }
+
+  /**
+   * Counts something a middleware did without a prediction (`skippedWithoutUser`,
+   * `skippedWithoutSession`, `ignoredLocation`): shown in `metrics()`, `status()` and
+   * `/metrics`. Never throws (an engine that cannot open counts nothing).
+   */
+  recordMiddleware(event) {
+    try {
+      this._open().recordMiddleware(event);
+    } catch {
+      // nothing to count into
+    }
+  }
+
+  /**
+   * Records what was done to a request when it differs from what its prediction enforced (the
+   * strict middleware's 403 is a BLOCK), so that the stored `actionTaken` says what happened.
+   * Never throws.
+   */
+  recordActionTaken(predictionId, action) {
+    const id = predictionIdOf(predictionId);
+    if (id === null) return;
+    try {
+      this._open().recordActionTaken(id, action);
+    } catch (err) {
+      this.logger.error(`ml-anomaly: cannot record the action taken on prediction ${id}: ${err && err.message}`);
+    }
   }
 
   /** Registered model versions, newest first (1 ..= 1000). */
@@ -603,6 +708,19 @@ class AnomalyService extends EventEmitter {
   }
 
   /**
+   * Sessions with anomalies scoring at least `minScore` (0.7) in the last `hours` (24), highest
+   * maximum first, at most `limit` (50): `{ sessionId, userId, anomalyCount, maxScore, avgScore,
+   * lastSeen, topFeatures }` — what ExpenseFlow's admin example aggregated from its prediction
+   * collection (docs/integration.md, "Migrating direct queries").
+   */
+  async suspiciousSessions({ hours = 24, minScore = 0.7, limit = 50 } = {}) {
+    const h = boundedInt(hours, 'hours', { min: 1, max: HOURS_MAX, def: 24 });
+    const l = boundedInt(limit, 'limit', { min: 1, max: 1000, def: 50 });
+    if (typeof minScore !== 'number' || !(minScore >= 0 && minScore <= 1)) throw new TypeError('minScore must be a number in [0, 1]');
+    return this._open().suspiciousSessions(h, minScore, this._now(), l);
+  }
+
+  /**
    * Stores a user's feedback on their own prediction: `{ isFalsePositive, isFalseNegative, notes }`.
    * Resolves to the stored feedback; rejects with code ML_ANOMALY_NOT_FOUND or
    * ML_ANOMALY_FORBIDDEN (not the owner), or a TypeError for a malformed feedback.
@@ -646,21 +764,11 @@ class AnomalyService extends EventEmitter {
   }
 
   /**
-   * Reports a security event (from the middlewares): calls the `onSecurityEvent` option and emits
-   * 'security'. A failing callback is logged, never thrown.
+   * Reports a security event (from the middlewares): calls `callback` (default: the
+   * `onSecurityEvent` option) and emits 'security'. A failing callback is logged, never thrown.
    */
-  reportSecurityEvent(event) {
-    const cb = this.options.onSecurityEvent;
-    if (cb) {
-      try {
-        const r = cb(event);
-        if (r && typeof r.catch === 'function') {
-          r.catch((err) => this.logger.error(`ml-anomaly: onSecurityEvent failed: ${err && err.message}`));
-        }
-      } catch (err) {
-        this.logger.error(`ml-anomaly: onSecurityEvent failed: ${err && err.message}`);
-      }
-    }
+  reportSecurityEvent(event, callback = this._own().onSecurityEvent) {
+    deliverSecurityEvent(callback, event, this.logger);
     this._emit('security', event);
   }
 
@@ -670,32 +778,9 @@ class AnomalyService extends EventEmitter {
       .catch((err) => this.logger.error(`ml-anomaly: ${what} failed: ${err && err.message}`));
   }
 
-  /**
-   * One unref'd timer calls the engine's maintenance; the engine decides from explicit times what
-   * is due (drift check, forced retrain, pruning, state snapshot), so a delayed or frequent tick
-   * never runs a job twice or piles up a backlog.
-   */
-  _startSchedules() {
-    if (this._timers.length > 0) return;
-    const { driftCheckIntervalMs, forcedRetrainIntervalMs } = this.options;
-    const periods = [driftCheckIntervalMs, forcedRetrainIntervalMs].filter((ms) => ms > 0);
-    const tick = Math.max(1000, Math.min(MAINTENANCE_TICK_MS, ...periods));
-    let running = false;
-    const t = setInterval(() => {
-      if (running) return;
-      running = true;
-      this._background('maintenance', () => this.maintenance()).finally(() => {
-        running = false;
-      });
-    }, tick);
-    t.unref();
-    this._timers.push(t);
-  }
-
   /** Stops the schedules (the service keeps serving). */
   stopSchedules() {
-    for (const t of this._timers) clearInterval(t);
-    this._timers = [];
+    this._schedules.stop();
   }
 
   /**
@@ -703,9 +788,8 @@ class AnomalyService extends EventEmitter {
    * Idempotent. Predictions after close get the fallback (with an error); other calls reject.
    */
   async close() {
-    this.stopSchedules();
-    if (this._watch) clearTimeout(this._watch);
-    this._watch = null;
+    this._schedules.stop();
+    this._watch.stop();
     if (this._closed) return;
     this._closed = true;
     if (this._training) await this._training.catch(() => {});

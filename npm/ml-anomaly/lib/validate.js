@@ -8,9 +8,6 @@
  * tests and build the addon's event object in one pass, without copying the caller's object.
  */
 
-const SENSITIVITIES = Object.freeze(['LOW', 'MODERATE', 'HIGH', 'CRITICAL']);
-const MAX_TIMESTAMP_MS = 253402300799999; // 9999-12-31T23:59:59.999Z, as in anomaly-core
-
 function describe(value) {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
@@ -20,22 +17,26 @@ function describe(value) {
 }
 
 /**
- * A session or user id as the engine's string. Accepts non-empty strings, finite numbers, bigints
- * and objects with their own `toString` (MongoDB ObjectIds, which ExpenseFlow's `req.userId` is).
+ * A session or user id as the engine's string (`idText`: undefined when `value` is none). Accepts non-empty strings, finite numbers, bigints
+ * and objects with their own `toString` (MongoDB ObjectIds: ExpenseFlow's `req.sessionId` and
+ * `req.user._id` are ObjectIds) whose text is neither empty nor `[object Object]`.
  */
-function toId(value, name) {
-  if (typeof value === 'string') {
-    if (value.length > 0) return value;
-  } else if (typeof value === 'number') {
-    if (Number.isFinite(value)) return String(value);
-  } else if (typeof value === 'bigint') {
-    return value.toString();
-  } else if (value !== null && typeof value === 'object' && !Array.isArray(value) &&
+function idText(value) {
+  if (typeof value === 'string') return value.length > 0 ? value : undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  if (typeof value === 'bigint') return value.toString();
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) &&
     typeof value.toString === 'function' && value.toString !== Object.prototype.toString) {
     const s = String(value);
-    if (s.length > 0) return s;
+    if (s.length > 0 && s !== '[object Object]') return s;
   }
-  throw new TypeError(`${name} must be a non-empty string (got ${describe(value)})`);
+  return undefined;
+}
+
+function toId(value, name) {
+  const s = idText(value);
+  if (s === undefined) throw new TypeError(`${name} must be a non-empty string (got ${describe(value)})`);
+  return s;
 }
 
 function optString(ctx, key) {
@@ -62,24 +63,20 @@ function optBool(ctx, key) {
   return v;
 }
 
+/** Milliseconds since the epoch (a number or a Date); the engine checks the upper bound. */
 function toTimestamp(v, name) {
   if (v instanceof Date) v = v.getTime();
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_TIMESTAMP_MS) {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
     throw new TypeError(`${name} must be milliseconds since the epoch (got ${describe(v)})`);
   }
   return Math.floor(v);
 }
 
-function toSensitivity(v) {
+/** An optional name (a sensitivity, a severity): the addon reads the names themselves. */
+function optName(v, name) {
   if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') {
-    const up = v.toUpperCase();
-    if (up === 'MEDIUM') return 'MODERATE';
-    if (SENSITIVITIES.includes(up)) return up;
-  }
-  throw new TypeError(
-    `requestContext.endpointSensitivity must be one of ${SENSITIVITIES.join(', ')} (got ${describe(v)})`,
-  );
+  if (typeof v !== 'string') throw new TypeError(`${name} must be a string such as 'HIGH' (got ${describe(v)})`);
+  return v;
 }
 
 function toLocation(v) {
@@ -102,9 +99,11 @@ function toSignals(v) {
     if (!s || typeof s !== 'object' || typeof s.type !== 'string') {
       throw new TypeError(`requestContext.signals[${i}] must be an object with a string 'type'`);
     }
-    const severity = typeof s.severity === 'string' ? s.severity.toUpperCase() : 'LOW';
-    const risk = s.riskImpact === undefined ? 0 : Number(s.riskImpact);
-    return { type: s.type, severity: severity === 'MEDIUM' ? 'MODERATE' : severity, riskImpact: Number.isFinite(risk) ? risk : 0 };
+    const risk = s.riskImpact;
+    if (risk !== undefined && risk !== null && typeof risk !== 'number') {
+      throw new TypeError(`requestContext.signals[${i}].riskImpact must be a number (got ${describe(risk)})`);
+    }
+    return { type: s.type, severity: optName(s.severity, `requestContext.signals[${i}].severity`), riskImpact: risk ?? undefined };
   });
 }
 
@@ -134,7 +133,7 @@ function toEvent(sessionId, userId, requestContext, now) {
   if (ua !== undefined) event.userAgent = ua;
   const len = optNonNegative(ctx, 'contentLength');
   if (len !== undefined) event.contentLength = len;
-  const sens = toSensitivity(ctx.endpointSensitivity);
+  const sens = optName(ctx.endpointSensitivity, 'requestContext.endpointSensitivity');
   if (sens !== undefined) event.endpointSensitivity = sens;
   const age = optNonNegative(ctx, 'sessionAge');
   if (age !== undefined) event.sessionAgeMs = age;
@@ -172,4 +171,4 @@ function boundedInt(value, name, { min, max, def }) {
   return n;
 }
 
-module.exports = { toId, toEvent, toTimestamp, boundedInt, describe, SENSITIVITIES };
+module.exports = { idText, toId, toEvent, toTimestamp, boundedInt, describe };
