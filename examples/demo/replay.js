@@ -135,15 +135,24 @@ async function main() {
 
   console.log('\n== 2. training the first model (POST /api/ml-anomaly/retrain)');
   t0 = Date.now();
-  const trained = (await httpRequest(`${opt.url}/api/ml-anomaly/retrain`, { method: 'POST', headers: admin })).body;
-  if (!trained || !trained.success || !trained.data.retrained) {
-    console.log(`   training failed or skipped: ${JSON.stringify(trained)}`);
+  // The original's POST /retrain answers at once and trains in the background: watch /status.
+  const started = (await httpRequest(`${opt.url}/api/ml-anomaly/retrain`, { method: 'POST', headers: admin })).body;
+  let status;
+  for (;;) {
+    status = (await httpRequest(`${opt.url}/api/ml-anomaly/status`, { headers: admin })).body;
+    if (!status || !status.success || !status.isRetraining) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const active = (await httpRequest(`${opt.url}/api/ml-anomaly/models/active`, { headers: admin })).body;
+  if (!started || !started.success || !active || !active.success) {
+    console.log(`   training failed or skipped: ${JSON.stringify(started)} ${JSON.stringify(status && status.status && status.status.lastTraining)}`);
     process.exitCode = 1;
     return;
   }
+  const training = status.status.lastTraining || {};
   console.log(
-    `   model v${trained.data.version}: ${trained.data.trainingSize} vectors, ` +
-      `${Math.round(trained.data.durationMs)} ms of training (${Date.now() - t0} ms round trip)`,
+    `   model v${active.model.version}: ${active.model.trainingSize} vectors, ` +
+      `${Math.round(training.durationMs || active.model.trainingMetrics.trainingDurationMs || 0)} ms of training (${Date.now() - t0} ms round trip)`,
   );
 
   const attackers = live.filter((x) => x.label.attack);
@@ -217,8 +226,8 @@ async function main() {
   const m = (await httpRequest(`${opt.url}/api/ml-anomaly/status`, { headers: admin })).body;
   agent.destroy();
   if (perf && perf.success && m && m.success) {
-    const lat = m.data.metrics.latencyUs;
-    console.log(`\n-- service: ${perf.data.totalPredictions} predictions stored, ${perf.data.anomalyCount} anomalies; ` +
+    const lat = m.status.metrics.latencyUs;
+    console.log(`\n-- service: ${perf.performance.totalPredictions} predictions stored, ${perf.performance.anomalyCount} anomalies; ` +
       `engine latency p50 ${lat.p50.toFixed(1)} µs, p99 ${lat.p99.toFixed(1)} µs`);
   }
 }

@@ -3,8 +3,21 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** What the host should do with a request (the original's graduated response). */
-export type Action = 'ALLOW' | 'MONITOR' | 'CHALLENGE' | 'REQUIRE_2FA' | 'BLOCK';
+import type { Action, AttributionMethod, Attribution, ModelPrediction, ModelScores, Thresholds } from './model-types';
+
+// The model's answers are declared once, in model-types.d.ts (shared with the browser package).
+export type {
+  Action,
+  AttributionMethod,
+  Attribution,
+  ConfidenceFactor,
+  ModelExplanation,
+  ModelFeatureContribution,
+  ModelPrediction,
+  ModelScores,
+  Thresholds,
+  Weights,
+} from './model-types';
 
 /** ExpenseFlow's endpoint sensitivity. `'MEDIUM'` is accepted as `'MODERATE'`. */
 export type Sensitivity = 'LOW' | 'MODERATE' | 'HIGH' | 'CRITICAL';
@@ -569,89 +582,6 @@ export interface RouterOptions {
 
 /** A feature vector: one finite number per feature, in `featureNames()` order. */
 export type FeatureVector = readonly number[] | Float64Array;
-export type AttributionMethod = 'fast' | 'exact';
-
-/** The scores of one vector. */
-export interface ModelScores {
-  /** Mean path length of the vector over the forest's trees. */
-  forestPathLength: number;
-  forestRaw: number;
-  autoencoderRaw: number;
-  /** Calibrated Isolation Forest score in [0, 1]. */
-  isolationForest: number;
-  /** Calibrated autoencoder score in [0, 1]. */
-  autoencoder: number;
-  /** The ensemble score in [0, 1]: the prediction's `anomalyScore`. */
-  composite: number;
-  isAnomaly: boolean;
-  confidence: number;
-  modelAgreement: number;
-  action: Action;
-}
-
-/** One feature's part in a score (more fields than the service's `FeatureContribution`). */
-export interface ModelFeatureContribution {
-  feature: string;
-  /** Readable name. */
-  label: string;
-  /** In composite-score units; positive raises the score. */
-  contribution: number;
-  value: number;
-  normalizedValue: number;
-  /** Training median. */
-  baseline: number;
-  direction: 'above' | 'below' | 'typical';
-  /** The Isolation Forest's part of `contribution`. */
-  isolationForest: number;
-  /** The autoencoder's part of `contribution`. */
-  autoencoder: number;
-}
-
-export interface ConfidenceFactor {
-  factor: string;
-  description: string;
-  impact: number;
-}
-
-export interface ModelExplanation {
-  topFeatures: ModelFeatureContribution[];
-  /** Readable text. */
-  explanation: string;
-  modelAgreement: number;
-  confidenceFactors: ConfidenceFactor[];
-  summary: string;
-  method: AttributionMethod;
-  /** Composite score at the baselines. */
-  baseValue: number;
-  composite: number;
-}
-
-export interface ModelPrediction {
-  scores: ModelScores;
-  explanation: ModelExplanation;
-}
-
-/** Every feature's attribution, in feature order. */
-export interface Attribution {
-  method: AttributionMethod;
-  baseValue: number;
-  /** `baseValue + Σ contributions`. */
-  composite: number;
-  /** Ensemble contributions, composite-score units. */
-  contributions: number[];
-  /** The Isolation Forest's own attribution. */
-  isolationForest: number[];
-  /** The autoencoder's own attribution. */
-  autoencoder: number[];
-}
-
-/** Action thresholds on the composite score. */
-export interface Thresholds {
-  anomalyThreshold: number;
-  challenge: number;
-  require2fa: number;
-  block: number;
-}
 
 /**
  * One model bundle, scored and explained natively without an engine or a store: offline scoring
