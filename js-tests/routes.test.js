@@ -265,6 +265,15 @@ test('feedback: owner only, validated, reported as a false positive', async () =
     assert.equal(r.status, 400, JSON.stringify(json).slice(0, 60));
     assert.equal(r.body.success, false);
   }
+  // JSON only, and something to say: an empty or text/plain body (a cross-site "simple" request
+  // with cookie auth) must not overwrite the report.
+  const plain = await request(url, { ...owner, method: 'POST', raw: 'isFalsePositive=true', headers: { 'content-type': 'text/plain' } });
+  assert.equal(plain.status, 415);
+  const bare = await request(url, { ...owner, method: 'POST' });
+  assert.equal(bare.status, 415, 'no body, no content type');
+  const empty = await request(url, { ...owner, method: 'POST', json: {} });
+  assert.equal(empty.status, 400);
+  assert.match(empty.body.error, /at least one of isFalsePositive, isFalseNegative, notes/);
   const ok = await request(url, { ...owner, method: 'POST', json: { isFalsePositive: true, notes: 'I was travelling' } });
   assert.equal(ok.status, 200);
   assert.equal(ok.body.message, 'Feedback submitted successfully');

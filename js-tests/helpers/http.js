@@ -39,7 +39,7 @@ async function request(url, { method = 'GET', json, user, session, admin, header
     h['content-type'] = 'application/json';
     body = JSON.stringify(json);
   } else if (raw !== undefined) {
-    h['content-type'] = 'application/json';
+    if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
     body = raw;
   }
   const res = await fetch(url, { method, headers: h, body });

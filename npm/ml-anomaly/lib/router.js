@@ -339,9 +339,17 @@ function createRouter(options = {}) {
   router.post('/predictions/:id/feedback', ...user, handle(async (req, res) => {
     const userId = callerOr401(req, res);
     if (userId === undefined) return;
+    // JSON only: a text/plain or form body is a CORS "simple" request that another site can make
+    // a signed-in browser send, and an empty body must not overwrite a report.
+    if (!req.is('application/json')) {
+      return fail(res, 415, 'feedback must be sent as application/json { isFalsePositive, isFalseNegative, notes }');
+    }
     const body = req.body;
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       return fail(res, 400, 'body must be a JSON object { isFalsePositive, isFalseNegative, notes }');
+    }
+    if (!['isFalsePositive', 'isFalseNegative', 'notes'].some((k) => body[k] !== undefined && body[k] !== null)) {
+      return fail(res, 400, 'feedback needs at least one of isFalsePositive, isFalseNegative, notes');
     }
     const feedback = await service.submitFeedback(req.params.id, userId, {
       isFalsePositive: body.isFalsePositive,
