@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments (`Args`) and its `run`.
 
+pub mod decisions;
 pub mod drift;
 pub mod eval;
 pub mod explain;

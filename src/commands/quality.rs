@@ -60,6 +60,9 @@ pub struct Args {
     /// Also write every scored event as CSV (labels, score, the 59 features) for analysis.
     #[arg(long, value_name = "FILE")]
     pub scores_out: Option<PathBuf>,
+    /// Skip the decisions report (friction per session, rotation, the simulated analyst).
+    #[arg(long)]
+    pub no_decisions: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -93,6 +96,8 @@ pub struct QualityReport {
     pub normal_sessions_alarmed: f64,
     pub scenarios: Vec<ScenarioReport>,
     pub every_attacked_session_detected: bool,
+    /// What the decision layer does with the traffic (the full ensemble only).
+    pub decisions: Option<super::decisions::DecisionsReport>,
     pub timings_ms: BTreeMap<String, f64>,
 }
 
@@ -215,6 +220,19 @@ pub fn evaluate(args: &Args) -> Result<QualityReport, CliError> {
     timings.insert("train".to_string(), ms(t));
 
     let t = Instant::now();
+    let decisions = match &model {
+        Model::Bundle(bundle) if !args.no_decisions => Some(super::decisions::evaluate(
+            &events,
+            &features,
+            prefix,
+            bundle,
+            &anomaly_core::decision::DecisionConfig::default(),
+        )?),
+        _ => None,
+    };
+    timings.insert("decisions".to_string(), ms(t));
+
+    let t = Instant::now();
     let mut scores = Vec::with_capacity(events.len() - prefix);
     for i in prefix..events.len() {
         scores.push(model.score(&features[i * N_FEATURES..(i + 1) * N_FEATURES])?);
@@ -318,6 +336,7 @@ pub fn evaluate(args: &Args) -> Result<QualityReport, CliError> {
         ),
         scenarios: reports,
         every_attacked_session_detected: every && !attacked_sessions.is_empty(),
+        decisions,
         timings_ms: timings,
     })
 }
