@@ -40,6 +40,8 @@ const DAY_MS: i64 = 86_400_000;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NormalFriction {
+    /// Share of normal sessions with CHALLENGE or worse, by live day (UTC).
+    pub by_day: Vec<f64>,
     pub sessions: usize,
     pub requests: usize,
     /// Shares of normal sessions that met each level at least once.
@@ -51,6 +53,9 @@ pub struct NormalFriction {
     pub strict_denied: f64,
     /// Share of normal requests that met friction.
     pub requests_with_friction: f64,
+    /// Sessions with CHALLENGE or worse of users whom an attack targeted during the run (their
+    /// evidence includes the attacker's), out of `challenge_or_worse`.
+    pub of_attacked_users: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -100,11 +105,8 @@ fn hash_of(kind: u8, s: &str) -> u64 {
 
 /// The identities of a request, as the engine hashes them.
 pub fn keys_of(e: &anomaly_core::features::RequestEvent) -> EntityKeys {
-    let device = e
-        .device_fingerprint
-        .as_deref()
-        .or(e.user_agent.as_deref())
-        .map(|d| hash_of(2, d));
+    // A device is its fingerprint; a user agent is shared by thousands of people.
+    let device = e.device_fingerprint.as_deref().map(|d| hash_of(2, d));
     EntityKeys {
         session: hash_of(0, &e.session_id),
         user: hash_of(1, &e.user_id),
@@ -184,15 +186,15 @@ fn replay(
         let keys = keys_of(&e.event);
         let s = &scored[i];
         let factor = allowances.factor(&cfg.feedback, keys.user, &s.contributions, e.event.timestamp);
-        let excess = model.excess(s.composite) * factor;
-        let ev = state.observe(&keys, e.event.timestamp, excess, i as i64, weights);
-        let enforceable = if s.confidence > MIN_CONFIDENCE { ev.statistic } else { ev.prior };
-        let score = model.score(enforceable);
         let x = &features[i * N_FEATURES..(i + 1) * N_FEATURES];
+        let excess = model.excess(s.composite, x) * factor;
+        let ev = state.observe(&keys, e.event.timestamp, excess, i as i64, weights);
+        let (level, total) = if s.confidence > MIN_CONFIDENCE { (ev.statistic, ev.total) } else { (ev.prior, ev.total_prior) };
+        let score = model.score(level, total);
         out.push(Outcome {
             score,
             enforced: action_of_score(score, &policy),
-            strict_denied: is_strict(x) && model.strict_denies(enforceable),
+            strict_denied: is_strict(x) && model.strict_denies(level, total),
         });
     }
     out
@@ -227,7 +229,7 @@ fn review(
         let e = &events[i];
         let keys = keys_of(&e.event);
         if e.label.attack {
-            state.confirm(&keys, now, cfg.confirm_boost * model.thresholds.challenge);
+            state.confirm(&keys, now, cfg.confirm_boost * model.thresholds.challenge, cfg.confirm_shares());
         } else if e.label.scenario == Scenario::Normal {
             allowances.add(cfg, keys.user, &scored[i].contributions, now, model.config.max_entities);
         }
@@ -253,8 +255,35 @@ fn friction(events: &[LabeledEvent], features: &[f64], outcomes: &[Outcome]) -> 
     }
     let n = normal.len().max(1) as f64;
     let share = |a: Action| normal.values().filter(|s| s.0 >= a).count() as f64 / n;
+    let mut days: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
+    {
+        let mut first: HashMap<&str, i64> = HashMap::new();
+        for e in events.iter().filter(|e| e.label.scenario == Scenario::Normal) {
+            first.entry(e.event.session_id.as_str()).or_insert(e.event.timestamp.div_euclid(DAY_MS));
+        }
+        for (s, v) in &normal {
+            let d = days.entry(first[s]).or_default();
+            d.0 += 1;
+            d.1 += usize::from(v.0 >= Action::Challenge);
+        }
+    }
+    let by_day = days.values().map(|(n, f)| *f as f64 / (*n).max(1) as f64).collect();
     let strict_sessions = normal.values().filter(|s| s.1).count();
+    let attacked_users: std::collections::HashSet<&str> = events
+        .iter()
+        .filter(|e| e.label.attack)
+        .map(|e| e.event.user_id.as_str())
+        .collect();
+    let session_user: HashMap<&str, &str> = events
+        .iter()
+        .map(|e| (e.event.session_id.as_str(), e.event.user_id.as_str()))
+        .collect();
+    let of_attacked_users = normal
+        .iter()
+        .filter(|(s, v)| v.0 >= Action::Challenge && attacked_users.contains(session_user[*s]))
+        .count();
     let normal = NormalFriction {
+        by_day,
         sessions: normal.len(),
         requests: normal_requests,
         challenge_or_worse: share(Action::Challenge),
@@ -263,6 +292,7 @@ fn friction(events: &[LabeledEvent], features: &[f64], outcomes: &[Outcome]) -> 
         strict_sessions,
         strict_denied: normal.values().filter(|s| s.2).count() as f64 / strict_sessions.max(1) as f64,
         requests_with_friction: normal_friction as f64 / normal_requests.max(1) as f64,
+        of_attacked_users,
     };
     let mut scenarios = Vec::new();
     for scenario in Scenario::ATTACKS {
@@ -328,6 +358,18 @@ fn rotated(events: &[LabeledEvent]) -> Vec<LabeledEvent> {
         .collect()
 }
 
+/// Which warm-up requests the decision layer is fitted on.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Holdout {
+    /// All of them, scored by the model trained on all of them (in-sample).
+    None,
+    /// A fifth of the sessions, scored by a model trained on the other four fifths.
+    Sessions,
+    /// The latest fifth of the requests, scored by a model trained on the earlier ones.
+    Recent,
+}
+
 /// The decisions report of a simulation: `events` sorted by time, `features` their vectors,
 /// `prefix` the warm-up length (normal traffic, what `bundle` was trained on).
 pub fn evaluate(
@@ -336,18 +378,45 @@ pub fn evaluate(
     prefix: usize,
     bundle: &ModelBundle,
     config: &DecisionConfig,
+    holdout: Holdout,
+    seed: u64,
 ) -> Result<DecisionsReport, CliError> {
+    let fit_on: Vec<bool> = match holdout {
+        Holdout::None => vec![true; prefix],
+        Holdout::Sessions => events[..prefix].iter().map(|e| keys_of(&e.event).session % 5 == 0).collect(),
+        Holdout::Recent => (0..prefix).map(|i| i >= prefix * 4 / 5).collect(),
+    };
+    let trained;
+    let bundle = if holdout == Holdout::None {
+        bundle
+    } else {
+        let idx: Vec<usize> = (0..prefix).filter(|&i| !fit_on[i]).collect();
+        let stride = idx.len().div_ceil(50_000);
+        let idx: Vec<usize> = idx.into_iter().step_by(stride).collect();
+        let mut m = ndarray::Array2::zeros((idx.len(), N_FEATURES));
+        for (r, &i) in idx.iter().enumerate() {
+            for j in 0..N_FEATURES {
+                m[[r, j]] = features[i * N_FEATURES + j];
+            }
+        }
+        trained = ModelBundle::train(m.view(), &anomaly_core::bundle::TrainConfig::default(), seed)?;
+        &trained
+    };
     let scored = score_all(bundle, features)?;
     let rows: Vec<TrainingRow> = events[..prefix]
         .iter()
         .zip(&scored)
         .zip(features.chunks_exact(N_FEATURES))
+        .zip(&fit_on)
+        .filter(|(_, &f)| f)
+        .map(|(r, _)| r)
         .map(|((e, s), x)| TrainingRow {
             timestamp: e.event.timestamp,
             keys: keys_of(&e.event),
             composite: s.composite,
             confidence: s.confidence,
             strict: is_strict(x),
+            features: x,
         })
         .collect();
     let model = DecisionModel::fit(
@@ -367,12 +436,48 @@ pub fn evaluate(
     let with = replay(&model, live, live_features, live_scored, true, &mut reviews);
     let with_analyst = friction(live, live_features, &with);
 
+    if std::env::var_os("ML_ANOMALY_DEBUG_FRICTION").is_some() {
+        // how long after an attack on the same user its owner's sessions meet friction
+        let mut last_attack: HashMap<&str, i64> = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for (e, o) in live.iter().zip(&outcomes) {
+            if e.label.attack {
+                last_attack.insert(e.event.user_id.as_str(), e.event.timestamp);
+            } else if e.label.scenario == Scenario::Normal && o.enforced >= Action::Challenge && seen.insert(e.event.session_id.as_str()) {
+                if let Some(t) = last_attack.get(e.event.user_id.as_str()) {
+                    eprintln!("spill {} min after an attack", (e.event.timestamp - t) / 60_000);
+                } else {
+                    eprintln!("spill none");
+                }
+            }
+        }
+        // which normal sessions met friction, and why (for tuning; off by default)
+        let mut seen = std::collections::HashSet::new();
+        for (i, (e, o)) in live.iter().zip(&outcomes).enumerate() {
+            if e.label.scenario == Scenario::Normal && o.enforced >= Action::Challenge && seen.insert(e.event.session_id.as_str()) {
+                let c = &live_scored[i].contributions;
+                let mut idx: Vec<usize> = (0..N_FEATURES).collect();
+                idx.sort_by(|a, b| c[*b].total_cmp(&c[*a]));
+                let names: Vec<&str> = idx[..3].iter().map(|&j| anomaly_core::FEATURE_NAMES[j]).collect();
+                eprintln!("day {} user {} session {} score {:.3} top {:?}", e.event.timestamp.div_euclid(DAY_MS) % 100, e.event.user_id, e.event.session_id, o.score, names);
+            }
+        }
+    }
     let rot_events = rotated(events);
     let rot_features = features_of(&rot_events)?;
     let rot_scored = score_all(bundle, &rot_features[prefix * N_FEATURES..])?;
     let mut unused = 0;
     let rot_outcomes = replay(&model, &rot_events[prefix..], &rot_features[prefix * N_FEATURES..], &rot_scored, false, &mut unused);
     let rot_friction = friction(&rot_events[prefix..], &rot_features[prefix * N_FEATURES..], &rot_outcomes);
+    if std::env::var_os("ML_ANOMALY_DEBUG_FRICTION").is_some() {
+        for scenario in Scenario::ATTACKS {
+            let mean = |ev: &[LabeledEvent], sc: &[Scored], fx: &[f64]| {
+                let v: Vec<f64> = ev.iter().zip(sc).zip(fx.chunks_exact(N_FEATURES)).filter(|((e, _), _)| e.label.attack && e.label.scenario == scenario).map(|((_, s), x)| model.excess(s.composite, x)).collect();
+                v.iter().sum::<f64>() / v.len().max(1) as f64
+            };
+            eprintln!("{:?}: mean excess live {:.2} rotated {:.2}", scenario, mean(live, live_scored, live_features), mean(&rot_events[prefix..], &rot_scored, &rot_features[prefix * N_FEATURES..]));
+        }
+    }
     let rotation_ratio = live_friction
         .scenarios
         .iter()

@@ -63,6 +63,13 @@ pub struct Args {
     /// Skip the decisions report (friction per session, rotation, the simulated analyst).
     #[arg(long)]
     pub no_decisions: bool,
+    /// The decision layer's settings as JSON (any subset of the engine's
+    /// `prediction.decision`), e.g. '{"halfLifeMs": 3600000}'.
+    #[arg(long, value_name = "JSON")]
+    pub decision_config: Option<String>,
+    /// Which warm-up requests the decision layer is fitted on.
+    #[arg(long, value_enum, default_value = "none")]
+    pub decision_holdout: super::decisions::Holdout,
 }
 
 #[derive(Debug, Serialize)]
@@ -220,13 +227,21 @@ pub fn evaluate(args: &Args) -> Result<QualityReport, CliError> {
     timings.insert("train".to_string(), ms(t));
 
     let t = Instant::now();
+    let decision_config: anomaly_core::decision::DecisionConfig = match &args.decision_config {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| CliError::Usage(format!("--decision-config: {e}")))?,
+        None => Default::default(),
+    };
+    decision_config.validate()?;
     let decisions = match &model {
         Model::Bundle(bundle) if !args.no_decisions => Some(super::decisions::evaluate(
             &events,
             &features,
             prefix,
             bundle,
-            &anomaly_core::decision::DecisionConfig::default(),
+            &decision_config,
+            args.decision_holdout,
+            cfg.seed,
         )?),
         _ => None,
     };

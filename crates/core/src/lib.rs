@@ -21,6 +21,8 @@
 //! - [`features`]: request events, bounded per-session state, the 59 features.
 //! - [`scaler`], [`forest`], [`autoencoder`]: the two detectors and their input scaling.
 //! - [`calibration`], [`policy`], [`ensemble`]: calibrated composite score and action.
+//! - [`decision`]: from scores to actions: evidence across requests, a friction budget
+//!   calibrated on sessions, learning from feedback.
 //! - [`explain`]: exact TreeSHAP, the cheap hot-path attribution, readable explanations.
 //! - [`drift`]: PSI, two-sample Kolmogorov–Smirnov, the drift detector.
 //! - [`bundle`]: the versioned, self-describing model value (JSON and binary).
@@ -29,6 +31,7 @@
 pub mod autoencoder;
 pub mod bundle;
 pub mod calibration;
+pub mod decision;
 pub mod drift;
 pub mod ensemble;
 pub mod error;

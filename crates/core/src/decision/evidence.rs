@@ -40,13 +40,23 @@ pub enum Statistic {
     /// requests: a level, not a total. One odd request among ordinary ones stays low, a run of
     /// odd requests approaches their typical excess within a few requests, and what separates an
     /// attack from an odd normal session is how unusual its requests are, not how many there are.
+    ///
+    /// The request count decays `countHalfLives` times more slowly than the excess, so the mean
+    /// is a level *while the excess keeps coming* and fades once it stops: an account's evidence
+    /// from an attack that ended an hour ago does not follow its owner's next session around.
     #[serde(rename_all = "camelCase")]
-    Mean { prior_requests: f64 },
+    Mean {
+        prior_requests: f64,
+        count_half_lives: f64,
+    },
 }
 
 impl Default for Statistic {
     fn default() -> Self {
-        Statistic::Mean { prior_requests: 2.0 }
+        Statistic::Mean {
+            prior_requests: 2.0,
+            count_half_lives: 2.0,
+        }
     }
 }
 
@@ -54,15 +64,31 @@ impl Statistic {
     fn of(self, sum: f64, count: f64) -> f64 {
         match self {
             Statistic::Sum => sum,
-            Statistic::Mean { prior_requests } => sum / (count + prior_requests),
+            Statistic::Mean { prior_requests, .. } => sum / (count + prior_requests),
+        }
+    }
+
+    /// How many excess half-lives the request count takes to halve.
+    fn count_factor(self) -> f64 {
+        match self {
+            Statistic::Sum => 1.0,
+            Statistic::Mean {
+                count_half_lives, ..
+            } => count_half_lives,
         }
     }
 
     pub(crate) fn validate(self) -> bool {
         match self {
             Statistic::Sum => true,
-            Statistic::Mean { prior_requests } => {
-                prior_requests.is_finite() && (0.0..=1000.0).contains(&prior_requests)
+            Statistic::Mean {
+                prior_requests,
+                count_half_lives,
+            } => {
+                prior_requests.is_finite()
+                    && (0.0..=1000.0).contains(&prior_requests)
+                    && count_half_lives.is_finite()
+                    && (1.0..=100.0).contains(&count_half_lives)
             }
         }
     }
@@ -164,20 +190,28 @@ fn decayed(value: f64, from: i64, to: i64, half_life_ms: i64) -> f64 {
     value * libm::exp2(-((to - from) as f64) / half_life_ms as f64)
 }
 
+/// The three decays of a record.
+#[derive(Clone, Copy, Debug)]
+struct Decays {
+    excess: i64,
+    count: i64,
+    boost: i64,
+}
+
 impl Record {
     /// (sum, count, boost) at `t`.
-    fn current(&self, t: i64, half_life: i64, boost_half_life: i64) -> (f64, f64, f64) {
+    fn current(&self, t: i64, d: Decays) -> (f64, f64, f64) {
         (
-            decayed(self.sum, self.at, t, half_life),
-            decayed(self.count, self.at, t, half_life),
-            decayed(self.boost, self.boost_at, t, boost_half_life),
+            decayed(self.sum, self.at, t, d.excess),
+            decayed(self.count, self.at, t, d.count),
+            decayed(self.boost, self.boost_at, t, d.boost),
         )
     }
 
-    fn add(&mut self, t: i64, excess: f64, id: i64, half_life: i64) {
+    fn add(&mut self, t: i64, excess: f64, id: i64, d: Decays) {
         let t = t.max(self.at);
-        self.sum = decayed(self.sum, self.at, t, half_life) + excess;
-        self.count = decayed(self.count, self.at, t, half_life) + 1.0;
+        self.sum = decayed(self.sum, self.at, t, d.excess) + excess;
+        self.count = decayed(self.count, self.at, t, d.count) + 1.0;
         self.at = t;
         if excess > 0.0 {
             self.recent.rotate_left(1);
@@ -204,6 +238,11 @@ pub struct Evidence {
     pub kind: Option<EntityKind>,
     /// Earlier requests that added to that record, newest first (the caller's ids).
     pub contributors: Vec<i64>,
+    /// Largest weighted decayed *sum* of excess (with boosts), whatever the statistic: the
+    /// evidence of persistence, which the decision may judge beside the level.
+    pub total: f64,
+    /// The same without this request.
+    pub total_prior: f64,
 }
 
 /// Decayed evidence per entity (see the module docs).
@@ -254,6 +293,14 @@ impl EvidenceState {
             && self.statistic == config.statistic
     }
 
+    fn decays(&self) -> Decays {
+        Decays {
+            excess: self.half_life_ms,
+            count: (self.half_life_ms as f64 * self.statistic.count_factor()).min(i64::MAX as f64 / 2.0) as i64,
+            boost: self.boost_half_life_ms,
+        }
+    }
+
     /// Records held, all kinds together.
     pub fn len(&self) -> usize {
         self.maps.iter().map(HashMap::len).sum()
@@ -281,18 +328,21 @@ impl EvidenceState {
         let statistic = self.statistic;
         let mut best: Option<(f64, EntityKind)> = None;
         let mut prior = 0.0f64;
+        let (mut total, mut total_prior) = (0.0f64, 0.0f64);
         for kind in EntityKind::ALL {
             let Some(key) = keys.key(kind) else { continue };
             let w = weights[kind.index()];
-            let (hl, bhl) = (self.half_life_ms, self.boost_half_life_ms);
+            let d = self.decays();
             let map = &mut self.maps[kind.index()];
             if excess == 0.0 && !map.contains_key(&key) {
                 continue; // nothing to add, nothing known: no record to create
             }
             let record = map.entry(key).or_default();
-            let (sum, count, boost) = record.current(t, hl, bhl);
-            record.add(t, excess, id, hl);
+            let (sum, count, boost) = record.current(t, d);
+            record.add(t, excess, id, d);
             prior = prior.max(w * (statistic.of(sum, count) + boost));
+            total_prior = total_prior.max(w * (sum + boost));
+            total = total.max(w * (sum + excess + boost));
             let now = w * (statistic.of(sum + excess, count + 1.0) + boost);
             if now > 0.0 && best.is_none_or(|(b, _)| now > b) {
                 best = Some((now, kind));
@@ -309,6 +359,8 @@ impl EvidenceState {
             prior,
             kind: best.map(|(_, k)| k),
             contributors,
+            total,
+            total_prior,
         }
     }
 
@@ -319,20 +371,24 @@ impl EvidenceState {
             .filter_map(|&kind| {
                 let key = keys.key(kind)?;
                 let record = self.maps[kind.index()].get(&key)?;
-                let (s, c, b) = record.current(t, self.half_life_ms, self.boost_half_life_ms);
+                let (s, c, b) = record.current(t, self.decays());
                 Some(weights[kind.index()] * (self.statistic.of(s, c) + b))
             })
             .fold(0.0, f64::max)
     }
 
     /// Raises the slow-decaying boost of the entities of `keys` (a confirmed attack), in units
-    /// of the statistic.
-    pub fn confirm(&mut self, keys: &EntityKeys, t: i64, amount: f64) {
+    /// of the statistic, `shares` of it for the user, device and source.
+    pub fn confirm(&mut self, keys: &EntityKeys, t: i64, amount: f64, shares: [f64; 3]) {
         if !(amount.is_finite() && amount > 0.0) {
             return;
         }
         for kind in EntityKind::ALL {
             let Some(key) = keys.key(kind) else { continue };
+            let amount = amount * shares[kind.index()];
+            if !(amount > 0.0) {
+                continue;
+            }
             let bhl = self.boost_half_life_ms;
             let map = &mut self.maps[kind.index()];
             let record = map.entry(key).or_default();
@@ -361,12 +417,12 @@ impl EvidenceState {
     /// Drops the half of `kind`'s records with the lowest statistic at `t` (ties by key, so the
     /// result does not depend on the map's order).
     fn evict(&mut self, kind: EntityKind, t: i64) {
-        let (hl, bhl, statistic) = (self.half_life_ms, self.boost_half_life_ms, self.statistic);
+        let (d, statistic) = (self.decays(), self.statistic);
         let map = &mut self.maps[kind.index()];
         let mut values: Vec<(f64, u64)> = map
             .iter()
             .map(|(k, r)| {
-                let (s, c, b) = r.current(t, hl, bhl);
+                let (s, c, b) = r.current(t, d);
                 (statistic.of(s, c) + b, *k)
             })
             .collect();

@@ -12,9 +12,10 @@
 //! fades, so one report cannot whitelist an account forever.
 //!
 //! A **confirmed attack** (a false negative reported, or friction nobody disputed within the
-//! engine's `confirmAfterMs`) raises the evidence of the same user, device and address by
-//! `confirmBoost` times the CHALLENGE threshold, decaying with `confirmHalfLifeMs` (3 days):
-//! the next unusual request from any of them meets friction at once.
+//! engine's `confirmAfterMs`) raises the evidence of the same device and address by
+//! `confirmBoost` times the CHALLENGE threshold, and of the user by `confirmUserShare` of that,
+//! decaying with `confirmHalfLifeMs` (3 days): the attacker's next request meets friction at
+//! once, the account owner's next unusual one does.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -33,12 +34,16 @@ pub struct FeedbackConfig {
     pub max_discount: f64,
     /// Allowances kept per user (8).
     pub per_user: usize,
-    /// A confirmed attack's evidence, in CHALLENGE thresholds (1.0).
+    /// A confirmed attack's evidence, in CHALLENGE thresholds (1.0), for its device and source.
     pub confirm_boost: f64,
+    /// The share of that evidence its user gets (0.5): the account was attacked, its owner is
+    /// not the attacker, so the owner's next unusual request, not any request, meets friction.
+    pub confirm_user_share: f64,
     /// Half-life of that evidence, ms (3 days).
     pub confirm_half_life_ms: i64,
     /// Friction (CHALLENGE or worse) not reported as a false positive within this many ms
-    /// counts as a confirmed attack; `null` never (24 hours).
+    /// counts as a confirmed attack; `null` (the default) never: most friction nobody reviews
+    /// is on accounts that were attacked, whose owners would then meet friction for days.
     pub confirm_after_ms: Option<i64>,
 }
 
@@ -49,13 +54,19 @@ impl Default for FeedbackConfig {
             max_discount: 0.8,
             per_user: 8,
             confirm_boost: 1.0,
+            confirm_user_share: 0.5,
             confirm_half_life_ms: 3 * 86_400_000,
-            confirm_after_ms: Some(86_400_000),
+            confirm_after_ms: None,
         }
     }
 }
 
 impl FeedbackConfig {
+    /// The shares of a confirmation for the user, device and source.
+    pub fn confirm_shares(&self) -> [f64; 3] {
+        [self.confirm_user_share, 1.0, 1.0]
+    }
+
     pub fn validate(&self) -> Result<()> {
         let bad = |reason: String| {
             Err(CoreError::InvalidParameter {
@@ -82,6 +93,12 @@ impl FeedbackConfig {
             return bad(format!(
                 "confirmBoost must be in [0, 100], got {}",
                 self.confirm_boost
+            ));
+        }
+        if !(self.confirm_user_share.is_finite() && (0.0..=1.0).contains(&self.confirm_user_share)) {
+            return bad(format!(
+                "confirmUserShare must be in [0, 1], got {}",
+                self.confirm_user_share
             ));
         }
         if let Some(ms) = self.confirm_after_ms {

@@ -25,7 +25,7 @@ use crate::error::{CoreError, Result};
 
 /// One training request, as the fit needs it.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TrainingRow {
+pub struct TrainingRow<'a> {
     pub timestamp: i64,
     pub keys: EntityKeys,
     /// The new model's composite score of the row.
@@ -34,6 +34,8 @@ pub struct TrainingRow {
     pub confidence: f64,
     /// A request the strict check would judge (CRITICAL endpoint sensitivity).
     pub strict: bool,
+    /// Its feature vector (for the watched features).
+    pub features: &'a [f64],
 }
 
 /// Sessions kept out of the training window because they met friction, by the level reached.
@@ -51,7 +53,7 @@ pub struct Censored {
 /// What the fit is given.
 #[derive(Clone, Copy, Debug)]
 pub struct FitInput<'a> {
-    pub rows: &'a [TrainingRow],
+    pub rows: &'a [TrainingRow<'a>],
     pub censored: Censored,
     /// A request whose confidence is at most this does not act on its own evidence.
     pub min_confidence: f64,
@@ -106,6 +108,71 @@ fn threshold_for(desc: &[f64], allowed: usize) -> Option<f64> {
     })
 }
 
+/// A training session's largest enforceable evidence.
+#[derive(Clone, Copy, Debug, Default)]
+struct SessionMax {
+    level: f64,
+    total: f64,
+    strict_level: Option<f64>,
+    strict_total: Option<f64>,
+}
+
+/// One statistic's session maxima, sorted from the largest, overall and at strict requests.
+struct Levels {
+    all: Vec<f64>,
+    strict: Vec<f64>,
+    max: f64,
+}
+
+impl Levels {
+    fn of(sessions: &[SessionMax], pick: impl Fn(&SessionMax) -> (f64, Option<f64>)) -> Levels {
+        let mut all: Vec<f64> = sessions.iter().map(|s| pick(s).0).collect();
+        let mut strict: Vec<f64> = sessions.iter().filter_map(|s| pick(s).1).collect();
+        all.sort_by(|a, b| b.total_cmp(a));
+        strict.sort_by(|a, b| b.total_cmp(a));
+        let max = all.first().copied().unwrap_or(0.0);
+        Levels { all, strict, max }
+    }
+
+    /// Thresholds holding `budget` on these sessions, `censored` counted as having met friction.
+    fn fit(&self, budget: &super::FrictionBudget, c: Censored) -> Thresholds {
+        let (all, max) = (&self.all, self.max);
+        let total = all.len() as u64 + c.challenge;
+        let level = |share: f64, censored: u64, margin: f64| -> f64 {
+            let allowed = ((share * total as f64).floor() as u64).saturating_sub(censored);
+            let allowed = allowed as usize;
+            if allowed == 0 {
+                return if max > 0.0 { max * margin } else { margin };
+            }
+            threshold_for(all, allowed).unwrap_or_else(|| {
+                // every kept session may reach it: just above zero evidence
+                all.iter().rev().find(|&&x| x > 0.0).map_or(margin, |&x| x / 2.0)
+            })
+        };
+        // strictly increasing, whatever the data
+        let challenge = level(budget.challenge, c.challenge, MARGINS[0]).max(f64::MIN_POSITIVE);
+        let require2fa = level(budget.require2fa, c.require2fa, MARGINS[1]).max(challenge * MARGINS[0]);
+        let block = level(budget.block, c.block, MARGINS[2]).max(require2fa * MARGINS[0]);
+        let strict = {
+            let allowed = (budget.strict * self.strict.len() as f64).floor() as usize;
+            let smax = self.strict.first().copied().unwrap_or(0.0);
+            if allowed == 0 {
+                // no strict session may be denied: above every one, and never below CHALLENGE
+                (smax * MARGINS[0]).max(challenge)
+            } else {
+                threshold_for(&self.strict, allowed).unwrap_or(challenge)
+            }
+        };
+        Thresholds {
+            challenge,
+            require2fa,
+            block,
+            strict: strict.max(f64::MIN_POSITIVE),
+            tail_scale: (block - require2fa).max(0.25 * block),
+        }
+    }
+}
+
 impl DecisionModel {
     /// Fits the decision layer on `input` (see the module docs).
     pub fn fit(config: &DecisionConfig, input: FitInput<'_>) -> Result<DecisionModel> {
@@ -120,106 +187,153 @@ impl DecisionModel {
         }
         let composites: Vec<f64> = rows.iter().map(|r| r.composite).collect();
         let surprise = SurpriseTable::fit(&composites)?;
-        let floor = config.excess_floor();
+        let watched = config
+            .watched_features
+            .iter()
+            .map(|name| {
+                let index = crate::features::feature_index(name).ok_or_else(|| {
+                    CoreError::InvalidParameter {
+                        name: "decision.watchedFeatures",
+                        reason: format!("unknown feature '{name}'"),
+                    }
+                })?;
+                let values: Vec<f64> = rows
+                    .iter()
+                    .map(|r| r.features.get(index).copied().unwrap_or(0.0))
+                    .collect();
+                Ok(super::WatchedFeature {
+                    index,
+                    table: SurpriseTable::fit(&values)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // the model as far as the replay needs it (thresholds come after)
+        let partial = DecisionModel {
+            config: config.clone(),
+            surprise,
+            watched,
+            thresholds: Thresholds {
+                challenge: 1.0,
+                require2fa: 2.0,
+                block: 3.0,
+                strict: 1.0,
+                tail_scale: 1.0,
+            },
+            sum_thresholds: None,
+            report: FitReport {
+                requests: 0,
+                sessions: 0,
+                strict_sessions: 0,
+                censored: Censored::default(),
+                shares: LevelShares::default(),
+                max_statistic: 0.0,
+            },
+        };
 
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_by_key(|&i| rows[i].timestamp); // stable: equal times keep their order
         let mut state = EvidenceState::for_config(config);
         let w = &config.weights;
         let weights = [w.user, w.device, w.source];
-        // per session: (largest enforceable statistic, largest at a strict request)
-        let mut sessions: std::collections::HashMap<u64, (f64, Option<f64>)> =
+        // per session: the largest enforceable (statistic, sum), overall and at strict requests
+        let mut sessions: std::collections::HashMap<u64, SessionMax> =
             std::collections::HashMap::new();
         for &i in &order {
             let r = &rows[i];
-            let excess = (surprise.surprise(r.composite) - floor).max(0.0);
+            let excess = partial.excess(r.composite, r.features);
             let e = state.observe(&r.keys, r.timestamp, excess, i as i64, weights);
-            let enforceable = if r.confidence > input.min_confidence {
-                e.statistic
+            let (level, total) = if r.confidence > input.min_confidence {
+                (e.statistic, e.total)
             } else {
-                e.prior
+                (e.prior, e.total_prior)
             };
-            let s = sessions.entry(r.keys.session).or_insert((0.0, None));
-            s.0 = s.0.max(enforceable);
+            let s = sessions.entry(r.keys.session).or_default();
+            s.level = s.level.max(level);
+            s.total = s.total.max(total);
             if r.strict {
-                s.1 = Some(s.1.map_or(enforceable, |m: f64| m.max(enforceable)));
+                s.strict_level = Some(s.strict_level.map_or(level, |m| m.max(level)));
+                s.strict_total = Some(s.strict_total.map_or(total, |m| m.max(total)));
             }
         }
-        let mut all: Vec<f64> = sessions.values().map(|s| s.0).collect();
-        let mut strict: Vec<f64> = sessions.values().filter_map(|s| s.1).collect();
-        all.sort_by(|a, b| b.total_cmp(a));
-        strict.sort_by(|a, b| b.total_cmp(a));
-        let max = all.first().copied().unwrap_or(0.0);
-
         let c = input.censored;
-        let total = all.len() as u64 + c.challenge;
-        let budget = &config.budget;
-        let level = |share: f64, censored: u64, margin: f64| -> f64 {
-            let allowed = ((share * total as f64).floor() as u64).saturating_sub(censored);
-            let allowed = allowed as usize;
-            if allowed == 0 {
-                return if max > 0.0 { max * margin } else { margin };
+        let sum_share = config.sum_share;
+        let sessions: Vec<SessionMax> = sessions.into_values().collect();
+        let levels = Levels::of(&sessions, |s| (s.level, s.strict_level));
+        let sums = Levels::of(&sessions, |s| (s.total, s.strict_total));
+        let fit_both = |f: f64| {
+            let t = levels.fit(&config.budget.scaled(f * (1.0 - sum_share)), c);
+            let s = (sum_share > 0.0).then(|| sums.fit(&config.budget.scaled(f * sum_share), c));
+            (t, s)
+        };
+        let union = |(t, s): &(Thresholds, Option<Thresholds>)| {
+            sessions
+                .iter()
+                .filter(|x| x.level >= t.challenge || s.as_ref().is_some_and(|s| x.total >= s.challenge))
+                .count() as u64
+                + c.challenge
+        };
+        // The two tests overlap (many sessions unusual by one are unusual by the other), so each
+        // gets its share of the budget scaled up until together they spend it: the largest
+        // factor in [1, 2] whose union stays within the CHALLENGE budget.
+        let allowed = (config.budget.challenge * (sessions.len() as u64 + c.challenge) as f64).floor() as u64;
+        let mut best = fit_both(1.0);
+        if sum_share > 0.0 {
+            let (mut lo, mut hi) = (1.0, 2.0);
+            for _ in 0..24 {
+                let mid = (lo + hi) / 2.0;
+                let fit = fit_both(mid);
+                if union(&fit) <= allowed {
+                    lo = mid;
+                    best = fit;
+                } else {
+                    hi = mid;
+                }
             }
-            threshold_for(&all, allowed).unwrap_or_else(|| {
-                // every kept session may reach it: just above zero evidence
-                all.iter().rev().find(|&&x| x > 0.0).map_or(margin, |&x| x / 2.0)
-            })
+        }
+        let (thresholds, sum_thresholds) = best;
+        // what the two tests together achieve on the training sessions
+        let reaches = |s: &SessionMax, pick: fn(&Thresholds) -> f64| {
+            s.level >= pick(&thresholds)
+                || sum_thresholds.as_ref().is_some_and(|t| s.total >= pick(t))
         };
-        let mut challenge = level(budget.challenge, c.challenge, MARGINS[0]);
-        let mut require2fa = level(budget.require2fa, c.require2fa, MARGINS[1]);
-        let mut block = level(budget.block, c.block, MARGINS[2]);
-        // strictly increasing, whatever the data
-        challenge = challenge.max(f64::MIN_POSITIVE);
-        require2fa = require2fa.max(challenge * MARGINS[0]);
-        block = block.max(require2fa * MARGINS[0]);
-        let strict_threshold = {
-            let allowed = (budget.strict * strict.len() as f64).floor() as usize;
-            let smax = strict.first().copied().unwrap_or(0.0);
-            if allowed == 0 {
-                // no strict session may be denied: above every one, and never below CHALLENGE
-                (smax * MARGINS[0]).max(challenge)
-            } else {
-                threshold_for(&strict, allowed).unwrap_or(challenge)
-            }
-        };
-        let thresholds = Thresholds {
-            challenge,
-            require2fa,
-            block,
-            strict: strict_threshold.max(f64::MIN_POSITIVE),
-            tail_scale: (block - require2fa).max(0.25 * block),
-        };
-        let share = |h: f64, censored: u64| {
-            let n = all.iter().filter(|&&x| x >= h).count() as u64 + censored;
+        let total = sessions.len() as u64 + c.challenge;
+        let share = |pick: fn(&Thresholds) -> f64, censored: u64| {
+            let n = sessions.iter().filter(|s| reaches(s, pick)).count() as u64 + censored;
             if total == 0 {
                 0.0
             } else {
                 n as f64 / total as f64
             }
         };
-        let strict_share = if strict.is_empty() {
-            0.0
-        } else {
-            strict.iter().filter(|&&x| x >= thresholds.strict).count() as f64 / strict.len() as f64
-        };
+        let strict_sessions: Vec<&SessionMax> =
+            sessions.iter().filter(|s| s.strict_level.is_some()).collect();
+        let strict_denied = strict_sessions
+            .iter()
+            .filter(|s| {
+                s.strict_level.is_some_and(|l| l >= thresholds.strict)
+                    || sum_thresholds.as_ref().is_some_and(|t| {
+                        s.strict_total.is_some_and(|x| x >= t.strict)
+                    })
+            })
+            .count();
         let report = FitReport {
             requests: rows.len(),
-            sessions: all.len(),
-            strict_sessions: strict.len(),
+            sessions: sessions.len(),
+            strict_sessions: strict_sessions.len(),
             censored: c,
             shares: LevelShares {
-                challenge: share(thresholds.challenge, c.challenge),
-                require2fa: share(thresholds.require2fa, c.require2fa),
-                block: share(thresholds.block, c.block),
-                strict: strict_share,
+                challenge: share(|t| t.challenge, c.challenge),
+                require2fa: share(|t| t.require2fa, c.require2fa),
+                block: share(|t| t.block, c.block),
+                strict: strict_denied as f64 / strict_sessions.len().max(1) as f64,
             },
-            max_statistic: max,
+            max_statistic: levels.max,
         };
         let model = DecisionModel {
-            config: config.clone(),
-            surprise,
             thresholds,
+            sum_thresholds,
             report,
+            ..partial
         };
         model.validate()?;
         Ok(model)

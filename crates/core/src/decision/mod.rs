@@ -63,6 +63,18 @@ pub struct FrictionBudget {
     pub strict: f64,
 }
 
+impl FrictionBudget {
+    /// Every share multiplied by `factor`.
+    pub fn scaled(&self, factor: f64) -> FrictionBudget {
+        FrictionBudget {
+            challenge: self.challenge * factor,
+            require2fa: self.require2fa * factor,
+            block: self.block * factor,
+            strict: self.strict * factor,
+        }
+    }
+}
+
 impl Default for FrictionBudget {
     fn default() -> Self {
         FrictionBudget {
@@ -109,8 +121,21 @@ pub struct DecisionConfig {
     pub weights: EntityWeights,
     /// How an entity's requests combine (a shrunk mean of excess by default).
     pub statistic: Statistic,
+    /// Share of each level's budget given to the *sum* of excess beside the statistic: a second
+    /// test for persistent, moderately unusual activity, which a level averages away. 0 (the
+    /// default) judges the statistic alone: on the simulated traffic the second test caught
+    /// nothing the first missed (docs/benchmarks.md, "Decisions").
+    pub sum_share: f64,
+    /// Most excess one request adds (15: e^-15 ≈ one request in 3 million): a request beyond
+    /// anything seen counts as very unusual, not as infinitely so, so that one address or device
+    /// shared with an attacker does not carry an unbounded weight to everyone else behind it.
+    pub max_excess: f64,
     /// Entities of each kind whose evidence is kept (the lowest-valued evicted first).
     pub max_entities: usize,
+    /// Features whose own tail also adds evidence, beside the composite (see the module docs):
+    /// by default the identity-churn features, which a session-id rotation drives and which
+    /// the joint models dilute among 59 others.
+    pub watched_features: Vec<String>,
     pub feedback: FeedbackConfig,
 }
 
@@ -122,7 +147,12 @@ impl Default for DecisionConfig {
             excess_tail: 0.05,
             weights: EntityWeights::default(),
             statistic: Statistic::default(),
+            max_excess: 15.0,
+            sum_share: 0.0,
             max_entities: 20_000,
+            watched_features: ["recent_sessions", "concurrent_sessions", "session_switch_rate"]
+                .map(String::from)
+                .to_vec(),
             feedback: FeedbackConfig::default(),
         }
     }
@@ -185,11 +215,37 @@ impl DecisionConfig {
                 ));
             }
         }
+        if !(self.max_excess.is_finite() && self.max_excess > 0.0 && self.max_excess <= 60.0) {
+            return Err(invalid(
+                "decision.maxExcess",
+                format!("must be in (0, 60], got {}", self.max_excess),
+            ));
+        }
+        if !(self.sum_share.is_finite() && (0.0..1.0).contains(&self.sum_share)) {
+            return Err(invalid(
+                "decision.sumShare",
+                format!("must be in [0, 1), got {}", self.sum_share),
+            ));
+        }
         if !self.statistic.validate() {
             return Err(invalid(
                 "decision.statistic",
                 format!("priorRequests must be in [0, 1000], got {:?}", self.statistic),
             ));
+        }
+        if self.watched_features.len() > 16 {
+            return Err(invalid(
+                "decision.watchedFeatures",
+                format!("at most 16 features, got {}", self.watched_features.len()),
+            ));
+        }
+        for name in &self.watched_features {
+            if crate::features::feature_index(name).is_none() {
+                return Err(invalid(
+                    "decision.watchedFeatures",
+                    format!("unknown feature '{name}'"),
+                ));
+            }
         }
         if !(1_000..=10_000_000).contains(&self.max_entities) {
             return Err(invalid(
@@ -219,13 +275,24 @@ pub struct Thresholds {
     pub tail_scale: f64,
 }
 
+/// A watched feature's own tail (see [`DecisionConfig::watched_features`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchedFeature {
+    pub index: usize,
+    pub table: SurpriseTable,
+}
+
 /// The fitted decision layer of one model: part of the model bundle.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionModel {
     pub config: DecisionConfig,
     pub surprise: SurpriseTable,
+    pub watched: Vec<WatchedFeature>,
     pub thresholds: Thresholds,
+    /// Thresholds of the sum of excess, when `sumShare` > 0.
+    pub sum_thresholds: Option<Thresholds>,
     /// What the fit achieved on its training sessions.
     pub report: FitReport,
 }
@@ -238,31 +305,69 @@ impl DecisionModel {
     pub fn validate(&self) -> Result<()> {
         self.config.validate()?;
         self.surprise.validate()?;
-        let t = &self.thresholds;
-        let ordered = t.challenge > 0.0
-            && t.challenge < t.require2fa
-            && t.require2fa < t.block
-            && t.strict > 0.0
-            && t.tail_scale > 0.0;
-        let bounded = [t.challenge, t.require2fa, t.block, t.strict, t.tail_scale]
-            .iter()
-            .all(|v| v.is_finite() && *v <= 1e12);
-        if !(ordered && bounded) {
-            return Err(CoreError::InvalidBundle(format!(
-                "decision thresholds must be finite, positive and increasing, got {t:?}"
-            )));
+        for w in &self.watched {
+            if w.index >= crate::N_FEATURES {
+                return Err(CoreError::InvalidBundle(format!(
+                    "decision: watched feature index {} out of range",
+                    w.index
+                )));
+            }
+            w.table.validate()?;
+        }
+        for t in std::iter::once(&self.thresholds).chain(self.sum_thresholds.as_ref()) {
+            let ordered = t.challenge > 0.0
+                && t.challenge < t.require2fa
+                && t.require2fa < t.block
+                && t.strict > 0.0
+                && t.tail_scale > 0.0;
+            let bounded = [t.challenge, t.require2fa, t.block, t.strict, t.tail_scale]
+                .iter()
+                .all(|v| v.is_finite() && *v <= 1e12);
+            if !(ordered && bounded) {
+                return Err(CoreError::InvalidBundle(format!(
+                    "decision thresholds must be finite, positive and increasing, got {t:?}"
+                )));
+            }
         }
         Ok(())
     }
 
-    /// The excess surprise a request of composite `composite` adds to the evidence.
-    pub fn excess(&self, composite: f64) -> f64 {
-        (self.surprise.surprise(composite) - self.config.excess_floor()).max(0.0)
+    /// The excess surprise a request adds to the evidence: its composite's beyond the floor, or
+    /// a watched feature's beyond the largest value of training when that is larger (a
+    /// watched feature adds evidence only when it leaves what training ever saw).
+    pub fn excess(&self, composite: f64, features: &[f64]) -> f64 {
+        let mut x = self.surprise.surprise(composite) - self.config.excess_floor();
+        for w in &self.watched {
+            if let Some(&v) = features.get(w.index) {
+                x = x.max(w.table.surprise(v) - w.table.max_surprise_in_training());
+            }
+        }
+        x.clamp(0.0, self.config.max_excess)
     }
 
-    /// The decision score in [0, 1] of an evidence statistic (see the module docs).
-    pub fn score(&self, statistic: f64) -> f64 {
-        let t = &self.thresholds;
+    /// The decision score in [0, 1] of the evidence: the larger of the statistic's and, when
+    /// judged, the sum's (see the module docs).
+    pub fn score(&self, statistic: f64, total: f64) -> f64 {
+        let level = score_on(&self.thresholds, statistic);
+        match &self.sum_thresholds {
+            Some(t) => level.max(score_on(t, total)),
+            None => level,
+        }
+    }
+
+    /// Whether the strict check denies at this evidence.
+    pub fn strict_denies(&self, statistic: f64, total: f64) -> bool {
+        statistic >= self.thresholds.strict
+            || self
+                .sum_thresholds
+                .as_ref()
+                .is_some_and(|t| total >= t.strict)
+    }
+}
+
+/// The decision score of `statistic` on thresholds `t`.
+fn score_on(t: &Thresholds, statistic: f64) -> f64 {
+    {
         let s = statistic.max(0.0);
         let [c, r, b] = ANCHORS;
         if s < t.challenge {
@@ -274,11 +379,6 @@ impl DecisionModel {
         } else {
             b + (1.0 - b) * -libm::expm1(-(s - t.block) / t.tail_scale)
         }
-    }
-
-    /// Whether the strict check denies at this statistic.
-    pub fn strict_denies(&self, statistic: f64) -> bool {
-        statistic >= self.thresholds.strict
     }
 }
 

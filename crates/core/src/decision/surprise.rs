@@ -65,16 +65,23 @@ impl SurpriseTable {
             }
             j += 1;
         }
-        // ascending in composite: the loop went from p = 1 (the minimum) to the maximum
+        // ascending in composite: the loop went from p = 1 (the minimum) to the maximum. The
+        // tail's slope is read off the last knots, or off a wider stretch when the values there
+        // are tied (a count feature whose top values repeat): one step beyond the maximum of a
+        // count is not the end of the world.
         let slope = {
             let k = composite.len();
-            let lo = k.saturating_sub(4);
-            let dc = composite[k - 1] - composite[lo];
+            let top = composite[k - 1];
+            let lo = (0..k.saturating_sub(4))
+                .rev()
+                .find(|&i| top - composite[i] > 1e-9)
+                .unwrap_or(0);
+            let dc = top - composite[lo];
             let du = surprise[k - 1] - surprise[lo];
             if dc > 1e-9 && du > 0.0 {
                 du / dc
             } else {
-                // all the tail tied: a composite beyond it is surprising quickly
+                // a constant in training: any other value is new
                 1e3
             }
         };
@@ -110,9 +117,14 @@ impl SurpriseTable {
         }
     }
 
-    /// The largest training composite.
+    /// The largest training value.
     pub fn training_max(&self) -> f64 {
         self.composite[self.composite.len() - 1]
+    }
+
+    /// The surprise of the largest training value (`ln n`).
+    pub fn max_surprise_in_training(&self) -> f64 {
+        self.surprise[self.surprise.len() - 1]
     }
 
     pub(crate) fn validate(&self) -> Result<()> {

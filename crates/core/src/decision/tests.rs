@@ -4,6 +4,7 @@ use crate::rng;
 use rand::Rng as _;
 
 const MIN: i64 = 60_000;
+static ZEROS: [f64; crate::N_FEATURES] = [0.0; crate::N_FEATURES];
 
 fn keys(session: u64, user: u64) -> EntityKeys {
     EntityKeys {
@@ -16,7 +17,7 @@ fn keys(session: u64, user: u64) -> EntityKeys {
 
 /// Normal traffic: `sessions` sessions of 20 requests a minute apart, users spread apart in time,
 /// composites uniform in [0, 0.6] with 5 % of requests in [0.6, 0.8].
-fn normal_rows(sessions: u64, seed: u64) -> Vec<TrainingRow> {
+fn normal_rows(sessions: u64, seed: u64) -> Vec<TrainingRow<'static>> {
     let mut r = rng::seeded(seed);
     let mut rows = Vec::new();
     for s in 0..sessions {
@@ -34,6 +35,7 @@ fn normal_rows(sessions: u64, seed: u64) -> Vec<TrainingRow> {
                 composite,
                 confidence: 0.95,
                 strict: k == 3 && s % 10 == 0,
+                features: &ZEROS,
             });
         }
     }
@@ -41,8 +43,12 @@ fn normal_rows(sessions: u64, seed: u64) -> Vec<TrainingRow> {
 }
 
 fn fitted(rows: &[TrainingRow]) -> DecisionModel {
+    fitted_with(rows, DecisionConfig::default())
+}
+
+fn fitted_with(rows: &[TrainingRow], config: DecisionConfig) -> DecisionModel {
     DecisionModel::fit(
-        &DecisionConfig::default(),
+        &config,
         FitInput {
             rows,
             censored: Censored::default(),
@@ -124,7 +130,7 @@ fn evidence_round_trips_byte_for_byte() {
     for i in 0..100u64 {
         s.observe(&keys(i, i % 7), i as i64 * 1000, (i % 3) as f64, i as i64, w);
     }
-    s.confirm(&keys(0, 3), 200_000, 5.0);
+    s.confirm(&keys(0, 3), 200_000, 5.0, [1.0, 1.0, 1.0]);
     let bytes = postcard::to_allocvec(&s).unwrap();
     let back: EvidenceState = postcard::from_bytes(&bytes).unwrap();
     assert_eq!(back, s);
@@ -136,6 +142,11 @@ fn the_fit_holds_the_budget_on_its_sessions_and_maps_thresholds_to_the_anchors()
     let rows = normal_rows(4000, 1);
     let m = fitted(&rows);
     let r = &m.report;
+    assert!(m.sum_thresholds.is_none(), "the level alone by default");
+    let both = fitted_with(&rows, DecisionConfig { sum_share: 0.3, ..DecisionConfig::default() });
+    assert!(both.sum_thresholds.is_some());
+    assert!(both.report.shares.challenge <= 0.01, "the two tests together keep the budget: {:?}", both.report);
+    assert!(both.report.shares.challenge >= 0.01 - 3.0 / 4000.0, "and spend it: {:?}", both.report);
     assert_eq!(r.sessions, 4000);
     let b = DecisionConfig::default().budget;
     assert!(r.shares.challenge <= b.challenge, "{r:?}");
@@ -144,14 +155,14 @@ fn the_fit_holds_the_budget_on_its_sessions_and_maps_thresholds_to_the_anchors()
     assert!(r.shares.block <= b.block);
     assert!(r.shares.strict <= b.strict);
     let t = &m.thresholds;
-    assert!((m.score(t.challenge) - 0.70).abs() < 1e-12);
-    assert!((m.score(t.require2fa) - 0.80).abs() < 1e-12);
-    assert!((m.score(t.block) - 0.90).abs() < 1e-12);
-    assert!(m.score(t.block * 2.0) < 1.0);
-    assert!(m.score(t.block * 100.0) <= 1.0);
+    assert!((m.score(t.challenge, 0.0) - 0.70).abs() < 1e-12);
+    assert!((m.score(t.require2fa, 0.0) - 0.80).abs() < 1e-12);
+    assert!((m.score(t.block, 0.0) - 0.90).abs() < 1e-12);
+    assert!(m.score(t.block * 2.0, 0.0) < 1.0);
+    assert!(m.score(t.block * 100.0, 0.0) <= 1.0);
     let mut last = 0.0;
     for i in 0..1000 {
-        let s = m.score(i as f64 * t.block / 300.0);
+        let s = m.score(i as f64 * t.block / 300.0, 0.0);
         assert!(s >= last);
         last = s;
     }
@@ -166,13 +177,13 @@ fn a_persistent_attack_escalates_within_a_few_requests_while_one_odd_request_doe
     let mut s = EvidenceState::for_config(cfg);
     // one odd request of a normal session (rarer than 99 % of the training requests, as one
     // request in most sessions of 20 is): an alarm, not friction
-    let odd = s.observe(&keys(1, 1), 0, m.excess(0.76), 1, w);
-    assert!(m.score(odd.statistic) < 0.70, "{}", m.score(odd.statistic));
+    let odd = s.observe(&keys(1, 1), 0, m.excess(0.76, &ZEROS), 1, w);
+    assert!(m.score(odd.statistic, odd.total) < 0.70, "{}", m.score(odd.statistic, odd.total));
     // an attacker's requests, each beyond anything in training, a second apart
     let mut levels = Vec::new();
     for i in 0..6 {
-        let e = s.observe(&keys(2, 2), i * 1000, m.excess(0.9), 10 + i, w);
-        levels.push(action_of_score(m.score(e.statistic), &crate::policy::ActionPolicy::default()));
+        let e = s.observe(&keys(2, 2), i * 1000, m.excess(0.9, &ZEROS), 10 + i, w);
+        levels.push(action_of_score(m.score(e.statistic, e.total), &crate::policy::ActionPolicy::default()));
     }
     assert!(levels.contains(&Action::Challenge) || levels[0] > Action::Challenge, "{levels:?}");
     assert_eq!(*levels.last().unwrap(), Action::Block, "{levels:?}");
@@ -252,10 +263,10 @@ fn a_confirmed_attack_raises_the_next_requests_evidence() {
     let cfg = &m.config;
     let w = [cfg.weights.user, cfg.weights.device, cfg.weights.source];
     let mut s = EvidenceState::for_config(cfg);
-    s.confirm(&keys(1, 9), 0, cfg.feedback.confirm_boost * m.thresholds.challenge);
+    s.confirm(&keys(1, 9), 0, cfg.feedback.confirm_boost * m.thresholds.challenge, [1.0, 1.0, 1.0]);
     // a day later, a new session of that user: still above CHALLENGE
     let e = s.observe(&keys(2, 9), 24 * 60 * MIN, 0.0, 1, w);
-    assert!(m.score(e.statistic) >= 0.5 * 0.7, "{}", m.score(e.statistic));
+    assert!(m.score(e.statistic, e.total) >= 0.5 * 0.7, "{}", m.score(e.statistic, e.total));
     assert!(e.prior > 0.0);
 }
 
