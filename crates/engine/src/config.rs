@@ -20,11 +20,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
 use crate::store::WriterSettings;
+use crate::time::days_to_ms;
+pub use crate::time::{MS_PER_DAY, MS_PER_HOUR};
 
-/// Milliseconds per day.
-pub const MS_PER_DAY: i64 = 86_400_000;
-/// Milliseconds per hour.
-pub const MS_PER_HOUR: i64 = 3_600_000;
+/// Kept here for callers of `config::MEMORY_STORE`; the store owns what the path means.
+pub use crate::store::MEMORY_STORE;
 
 /// Isolation Forest settings (the original's `isolationForest` block).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -234,9 +234,6 @@ pub const DEFAULT_WRITER_FLUSH_INTERVAL_MS: u64 = 10;
 /// Largest accepted `writerFlushIntervalMs`: beyond a second the durability window grows with
 /// no throughput left to gain (a batch of one second is already thousands of records).
 pub const MAX_WRITER_FLUSH_INTERVAL_MS: u64 = 1000;
-
-/// Path that means "no file".
-pub const MEMORY_STORE: &str = ":memory:";
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -516,11 +513,6 @@ impl EngineConfig {
         }
         Ok(())
     }
-}
-
-/// Days to whole milliseconds (validated inputs never overflow).
-pub(crate) fn days_to_ms(days: f64) -> i64 {
-    (days * MS_PER_DAY as f64).round() as i64
 }
 
 #[cfg(test)]

@@ -100,10 +100,12 @@ mod engine;
 pub mod error;
 pub mod metrics;
 pub mod outcome;
+pub mod records;
 pub mod schedule;
 pub mod store;
 #[doc(hidden)]
 pub mod testkit;
+pub mod time;
 pub mod window;
 
 pub use config::EngineConfig;

@@ -9,8 +9,8 @@ use anomaly_core::policy::Action;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::MetricsSnapshot;
+use crate::records::{ModelInfo, PerformanceAggregates};
 use crate::schedule::{Due, ScheduleFlags};
-use crate::store::{ModelInfo, PerformanceAggregates};
 
 /// The answer to one request (`predictStreaming`), also what is stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use anomaly_core::policy::Action;
 
 use super::*;
 use crate::outcome::{SkipReason, TrainOutcome, TrainReason};
-use crate::store::Feedback;
+use crate::records::Feedback;
 use crate::testkit::Traffic;
 
 const T0: i64 = 1_700_000_000_000;

@@ -68,8 +68,8 @@
 //! [`Store::close`] commits what is queued, checkpoints the WAL into the main file and joins
 //! the thread; it is idempotent, and `Drop` does the same best-effort.
 
+mod codec;
 mod queries;
-mod records;
 mod schema;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -83,12 +83,13 @@ use anomaly_core::policy::Action;
 use rusqlite::Connection;
 
 pub(crate) use queries::*;
-pub use records::{
-    civil_date, decode_features, encode_features, AnomalySummary, DailyStatistics, DriftState,
-    Feedback, ModelInfo, ModelScoreSummary, PerformanceAggregates, PredictionRecord, UserFeedback,
-    MAX_NOTES_BYTES,
-};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+
+/// The records moved to [`crate::records`]; these names keep working for the bindings.
+pub use crate::records::{Feedback, PredictionRecord, UserFeedback};
+
+/// Store path that means "no file": a store that lives as long as the engine.
+pub const MEMORY_STORE: &str = ":memory:";
 
 use crate::error::{EngineError, Result};
 use crate::lock;
@@ -164,7 +165,7 @@ impl Store {
             stats: Arc::clone(&stats),
             batch_size,
             flush_interval: settings.flush_interval,
-            memory: path == crate::config::MEMORY_STORE,
+            memory: path == MEMORY_STORE,
             batch: Vec::with_capacity(batch_size.min(4096)),
             actions: Vec::new(),
         };
@@ -543,7 +544,7 @@ mod tests {
 
     #[test]
     fn a_query_commits_the_collected_batch_at_once_in_one_transaction() {
-        let store = open(crate::config::MEMORY_STORE, 1000, LONG);
+        let store = open(MEMORY_STORE, 1000, LONG);
         for id in 1..=100 {
             assert!(store.offer_prediction(record(id)));
         }
@@ -576,7 +577,7 @@ mod tests {
 
     #[test]
     fn records_are_committed_after_the_interval_without_a_query() {
-        let store = open(crate::config::MEMORY_STORE, 1000, Duration::from_millis(2));
+        let store = open(MEMORY_STORE, 1000, Duration::from_millis(2));
         for id in 1..=10 {
             assert!(store.offer_prediction(record(id)));
         }
@@ -588,7 +589,7 @@ mod tests {
 
     #[test]
     fn a_full_batch_is_committed_without_waiting_for_the_interval() {
-        let store = open(crate::config::MEMORY_STORE, 10, LONG);
+        let store = open(MEMORY_STORE, 10, LONG);
         for id in 1..=4 {
             assert!(store.offer_prediction(record(id)));
         }
@@ -632,7 +633,7 @@ mod tests {
 
     #[test]
     fn zero_interval_commits_each_record_the_writer_finds() {
-        let store = open(crate::config::MEMORY_STORE, 1000, Duration::ZERO);
+        let store = open(MEMORY_STORE, 1000, Duration::ZERO);
         for id in 1..=5 {
             assert!(store.offer_prediction(record(id)));
             // Each record is committed before the next is offered: five transactions.
