@@ -566,6 +566,43 @@ mod tests {
         assert_eq!(c.model_window_ms(), 7 * MS_PER_DAY);
     }
 
+    /// The original's `autoencoder` block parses to the core's parameters, and the block's JSON
+    /// keeps its keys.
+    #[test]
+    fn autoencoder_block_keeps_its_json_shape() {
+        let json = r#"{ "autoencoder": { "inputDim": 59, "encodingDim": 8, "learningRate": 0.01,
+            "epochs": 5, "batchSize": 16, "validationSplit": 0.1, "patience": null } }"#;
+        let c = EngineConfig::from_json(json).unwrap();
+        assert_eq!(
+            c.train_config().autoencoder,
+            AutoencoderParams {
+                encoding_dim: 8,
+                learning_rate: 0.01,
+                epochs: 5,
+                batch_size: 16,
+                validation_split: 0.1,
+                patience: None,
+                min_delta: 0.0,
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(&EngineConfig::default().autoencoder).unwrap(),
+            serde_json::json!({
+                "inputDim": null, "encodingDim": 16, "learningRate": 0.001, "epochs": 50,
+                "batchSize": 32, "validationSplit": 0.2, "patience": 5
+            })
+        );
+        let partial = EngineConfig::from_json(r#"{ "autoencoder": { "epochs": 7 } }"#).unwrap();
+        assert_eq!(
+            partial.train_config().autoencoder,
+            AutoencoderParams {
+                epochs: 7,
+                ..AutoencoderParams::default()
+            },
+            "unspecified fields keep the core's defaults"
+        );
+    }
+
     #[test]
     fn writer_settings_come_from_the_writer_fields() {
         let c = EngineConfig::default();

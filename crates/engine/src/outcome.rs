@@ -368,3 +368,92 @@ pub struct EngineStatus {
     pub warnings: Vec<String>,
     pub last_store_error: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Every training event as the bindings and the JS package receive it (`phase` tag,
+    /// camelCase fields), both ways.
+    #[test]
+    fn training_events_keep_their_json_shape() {
+        let cases = [
+            (
+                TrainingEvent::Started {
+                    version: 3,
+                    reason: TrainReason::Drift,
+                    samples: 1000,
+                    started_at: 5,
+                },
+                json!({"phase": "started", "version": 3, "reason": "drift", "samples": 1000, "startedAt": 5}),
+            ),
+            (TrainingEvent::Scaling, json!({"phase": "scaling"})),
+            (
+                TrainingEvent::IsolationForest,
+                json!({"phase": "isolationForest"}),
+            ),
+            (
+                TrainingEvent::Autoencoder {
+                    epoch: 2,
+                    epochs: 50,
+                    train_loss: 0.5,
+                    validation_loss: 0.25,
+                },
+                json!({"phase": "autoencoder", "epoch": 2, "epochs": 50, "trainLoss": 0.5, "validationLoss": 0.25}),
+            ),
+            (TrainingEvent::Calibration, json!({"phase": "calibration"})),
+            (
+                TrainingEvent::DriftReference,
+                json!({"phase": "driftReference"}),
+            ),
+            (TrainingEvent::Persisting, json!({"phase": "persisting"})),
+            (
+                TrainingEvent::Finished {
+                    version: 3,
+                    duration_ms: 12.5,
+                },
+                json!({"phase": "finished", "version": 3, "durationMs": 12.5}),
+            ),
+            (
+                TrainingEvent::Failed {
+                    error: "boom".into(),
+                },
+                json!({"phase": "failed", "error": "boom"}),
+            ),
+        ];
+        for (event, expected) in cases {
+            assert_eq!(serde_json::to_value(&event).unwrap(), expected);
+            assert_eq!(
+                serde_json::from_value::<TrainingEvent>(expected).unwrap(),
+                event
+            );
+        }
+    }
+
+    /// The core's progress reports become the engine's events with the same JSON; the core's
+    /// `done` has none (the engine follows it with `persisting` and `finished`).
+    #[test]
+    fn core_progress_maps_to_the_same_json() {
+        let progress = [
+            TrainingProgress::Scaling,
+            TrainingProgress::IsolationForest,
+            TrainingProgress::Autoencoder {
+                epoch: 1,
+                epochs: 5,
+                train_loss: 1.0,
+                validation_loss: 2.0,
+            },
+            TrainingProgress::Calibration,
+            TrainingProgress::DriftReference,
+        ];
+        for p in progress {
+            let event = TrainingEvent::from_core(&p).expect("an event");
+            assert_eq!(
+                serde_json::to_value(&event).unwrap(),
+                serde_json::to_value(&p).unwrap()
+            );
+        }
+        assert_eq!(TrainingEvent::from_core(&TrainingProgress::Done), None);
+    }
+}
