@@ -49,34 +49,17 @@ impl Default for IsolationForestConfig {
     }
 }
 
-/// Autoencoder settings (the original's `autoencoder` block).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Autoencoder settings (the original's `autoencoder` block): the core's
+/// [`AutoencoderParams`] as they are (`encodingDim`, `learningRate`, `epochs`, `batchSize`,
+/// `validationSplit`, `patience`, `minDelta`), beside the original's `inputDim`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AutoencoderConfig {
     /// Accepted for compatibility; must be 59 (the width of the feature vector) when given.
     pub input_dim: Option<usize>,
-    pub encoding_dim: usize,
-    pub learning_rate: f64,
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub validation_split: f64,
-    /// Early-stopping patience in epochs; `null` always runs `epochs` epochs.
-    pub patience: Option<usize>,
-}
-
-impl Default for AutoencoderConfig {
-    fn default() -> Self {
-        let p = AutoencoderParams::default();
-        AutoencoderConfig {
-            input_dim: None,
-            encoding_dim: p.encoding_dim,
-            learning_rate: p.learning_rate,
-            epochs: p.epochs,
-            batch_size: p.batch_size,
-            validation_split: p.validation_split,
-            patience: p.patience,
-        }
-    }
+    /// The training parameters, in the same JSON object.
+    #[serde(flatten)]
+    pub params: AutoencoderParams,
 }
 
 /// When and on what to (re)train (the original's `retraining` block plus the schedules).
@@ -349,22 +332,13 @@ impl EngineConfig {
     /// The core's training configuration.
     pub fn train_config(&self) -> TrainConfig {
         let f = &self.isolation_forest;
-        let a = &self.autoencoder;
         TrainConfig {
             isolation_forest: ForestParams {
                 n_trees: f.n_trees,
                 sample_size: f.sample_size,
                 max_depth: f.max_tree_depth,
             },
-            autoencoder: AutoencoderParams {
-                encoding_dim: a.encoding_dim,
-                learning_rate: a.learning_rate,
-                epochs: a.epochs,
-                batch_size: a.batch_size,
-                validation_split: a.validation_split,
-                patience: a.patience,
-                ..AutoencoderParams::default()
-            },
+            autoencoder: self.autoencoder.params.clone(),
             contamination: f.contamination,
             ensemble: EnsembleConfig {
                 weights: self.prediction.ensemble_weight.clone(),
@@ -589,8 +563,9 @@ mod tests {
             serde_json::to_value(&EngineConfig::default().autoencoder).unwrap(),
             serde_json::json!({
                 "inputDim": null, "encodingDim": 16, "learningRate": 0.001, "epochs": 50,
-                "batchSize": 32, "validationSplit": 0.2, "patience": 5
-            })
+                "batchSize": 32, "validationSplit": 0.2, "patience": 5, "minDelta": 0.0
+            }),
+            "the original's keys, and the core's minDelta beside them"
         );
         let partial = EngineConfig::from_json(r#"{ "autoencoder": { "epochs": 7 } }"#).unwrap();
         assert_eq!(
@@ -644,7 +619,10 @@ mod tests {
                 "autoencoder.inputDim",
                 Box::new(|c| c.autoencoder.input_dim = Some(53)),
             ),
-            ("autoencoder", Box::new(|c| c.autoencoder.batch_size = 0)),
+            (
+                "autoencoder",
+                Box::new(|c| c.autoencoder.params.batch_size = 0),
+            ),
             (
                 "prediction.ensembleWeight",
                 Box::new(|c| c.prediction.ensemble_weight.autoencoder = -1.0),

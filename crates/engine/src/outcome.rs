@@ -187,6 +187,11 @@ impl TrainOutcome {
 }
 
 /// Progress of a training, reported to the callback and kept for `status()`.
+///
+/// The engine's own phases around the fit (`started`, `persisting`, `finished`, `failed`) and,
+/// in between, the core's [`TrainingProgress`] as it is: one owner for the fit's phases and
+/// their fields. Both serialize with the `phase` tag (`{"phase": "autoencoder", "epoch": 3,
+/// ...}`), so the JSON is one flat object whichever side a phase comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "camelCase")]
 pub enum TrainingEvent {
@@ -198,53 +203,28 @@ pub enum TrainingEvent {
         samples: usize,
         started_at: i64,
     },
-    Scaling,
-    IsolationForest,
-    #[serde(rename_all = "camelCase")]
-    Autoencoder {
-        epoch: usize,
-        epochs: usize,
-        train_loss: f64,
-        validation_loss: f64,
-    },
-    Calibration,
-    DriftReference,
     /// The model is being stored.
     Persisting,
     /// The new model serves predictions.
     #[serde(rename_all = "camelCase")]
-    Finished {
-        version: u32,
-        duration_ms: f64,
-    },
+    Finished { version: u32, duration_ms: f64 },
     #[serde(rename_all = "camelCase")]
-    Failed {
-        error: String,
-    },
+    Failed { error: String },
+    /// A phase of the fit itself (scaling, forest, each autoencoder epoch, calibration, drift
+    /// reference), as the core reports it. Never the core's `Done`: the engine follows the fit
+    /// with `Persisting` and `Finished`.
+    #[serde(untagged)]
+    Model(TrainingProgress),
 }
 
 impl TrainingEvent {
     /// The engine's event for a core progress report (`None` for the core's `Done`, which the
     /// engine follows with `Persisting` and `Finished`).
     pub fn from_core(p: &TrainingProgress) -> Option<TrainingEvent> {
-        Some(match *p {
-            TrainingProgress::Scaling => TrainingEvent::Scaling,
-            TrainingProgress::IsolationForest => TrainingEvent::IsolationForest,
-            TrainingProgress::Autoencoder {
-                epoch,
-                epochs,
-                train_loss,
-                validation_loss,
-            } => TrainingEvent::Autoencoder {
-                epoch,
-                epochs,
-                train_loss,
-                validation_loss,
-            },
-            TrainingProgress::Calibration => TrainingEvent::Calibration,
-            TrainingProgress::DriftReference => TrainingEvent::DriftReference,
-            TrainingProgress::Done => return None,
-        })
+        match p {
+            TrainingProgress::Done => None,
+            other => Some(TrainingEvent::Model(other.clone())),
+        }
     }
 }
 
@@ -388,23 +368,29 @@ mod tests {
                 },
                 json!({"phase": "started", "version": 3, "reason": "drift", "samples": 1000, "startedAt": 5}),
             ),
-            (TrainingEvent::Scaling, json!({"phase": "scaling"})),
             (
-                TrainingEvent::IsolationForest,
+                TrainingEvent::Model(TrainingProgress::Scaling),
+                json!({"phase": "scaling"}),
+            ),
+            (
+                TrainingEvent::Model(TrainingProgress::IsolationForest),
                 json!({"phase": "isolationForest"}),
             ),
             (
-                TrainingEvent::Autoencoder {
+                TrainingEvent::Model(TrainingProgress::Autoencoder {
                     epoch: 2,
                     epochs: 50,
                     train_loss: 0.5,
                     validation_loss: 0.25,
-                },
+                }),
                 json!({"phase": "autoencoder", "epoch": 2, "epochs": 50, "trainLoss": 0.5, "validationLoss": 0.25}),
             ),
-            (TrainingEvent::Calibration, json!({"phase": "calibration"})),
             (
-                TrainingEvent::DriftReference,
+                TrainingEvent::Model(TrainingProgress::Calibration),
+                json!({"phase": "calibration"}),
+            ),
+            (
+                TrainingEvent::Model(TrainingProgress::DriftReference),
                 json!({"phase": "driftReference"}),
             ),
             (TrainingEvent::Persisting, json!({"phase": "persisting"})),
