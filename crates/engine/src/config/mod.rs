@@ -15,8 +15,9 @@ use anomaly_core::ensemble::{EnsembleConfig, EnsembleWeights};
 use anomaly_core::features::StateConfig;
 use anomaly_core::forest::{ForestParams, MaxDepth};
 use anomaly_core::policy::ActionPolicy;
-use anomaly_core::N_FEATURES;
 use serde::{Deserialize, Serialize};
+
+mod validate;
 
 use crate::error::{EngineError, Result};
 use crate::store::WriterSettings;
@@ -36,6 +37,17 @@ pub struct IsolationForestConfig {
     pub max_tree_depth: MaxDepth,
     /// Expected fraction of anomalies in the training data; sets the calibrated alarm rate.
     pub contamination: f64,
+}
+
+impl IsolationForestConfig {
+    /// The core's forest parameters of this block.
+    pub fn forest_params(&self) -> ForestParams {
+        ForestParams {
+            n_trees: self.n_trees,
+            sample_size: self.sample_size,
+            max_depth: self.max_tree_depth,
+        }
+    }
 }
 
 impl Default for IsolationForestConfig {
@@ -131,6 +143,18 @@ pub struct PredictionConfig {
     /// Store the explanation of every prediction, not only of anomalies (false). Explanations
     /// not stored are recomputed exactly on read from the stored features and model version.
     pub store_all_explanations: bool,
+}
+
+impl PredictionConfig {
+    /// The action ladder of these thresholds.
+    pub fn policy(&self) -> ActionPolicy {
+        ActionPolicy {
+            anomaly_threshold: self.anomaly_threshold,
+            challenge: self.challenge,
+            require_2fa: self.require2fa,
+            block: self.block,
+        }
+    }
 }
 
 impl Default for PredictionConfig {
@@ -238,31 +262,6 @@ impl Default for EngineConfig {
     }
 }
 
-fn invalid(field: &str, reason: impl std::fmt::Display) -> EngineError {
-    EngineError::InvalidConfig(format!("{field}: {reason}"))
-}
-
-fn positive_ms(field: &str, v: i64) -> Result<()> {
-    if v <= 0 {
-        return Err(invalid(
-            field,
-            format!("must be a positive number of milliseconds, got {v}"),
-        ));
-    }
-    Ok(())
-}
-
-fn positive_days(field: &str, v: f64) -> Result<()> {
-    // 100 years: beyond it the cutoff arithmetic in ms stops meaning anything useful.
-    if !(v.is_finite() && v > 0.0 && v <= 36_500.0) {
-        return Err(invalid(
-            field,
-            format!("must be a number of days in (0, 36500], got {v}"),
-        ));
-    }
-    Ok(())
-}
-
 impl EngineConfig {
     /// Parses a JSON configuration (any subset of the fields) and validates it.
     pub fn from_json(text: &str) -> Result<Self> {
@@ -312,13 +311,7 @@ impl EngineConfig {
 
     /// The action ladder.
     pub fn policy(&self) -> ActionPolicy {
-        let p = &self.prediction;
-        ActionPolicy {
-            anomaly_threshold: p.anomaly_threshold,
-            challenge: p.challenge,
-            require_2fa: p.require2fa,
-            block: p.block,
-        }
+        self.prediction.policy()
     }
 
     /// Drift settings with the retrain threshold applied.
@@ -331,15 +324,10 @@ impl EngineConfig {
 
     /// The core's training configuration.
     pub fn train_config(&self) -> TrainConfig {
-        let f = &self.isolation_forest;
         TrainConfig {
-            isolation_forest: ForestParams {
-                n_trees: f.n_trees,
-                sample_size: f.sample_size,
-                max_depth: f.max_tree_depth,
-            },
+            isolation_forest: self.isolation_forest.forest_params(),
             autoencoder: self.autoencoder.params.clone(),
-            contamination: f.contamination,
+            contamination: self.isolation_forest.contamination,
             ensemble: EnsembleConfig {
                 weights: self.prediction.ensemble_weight.clone(),
                 policy: self.policy(),
@@ -348,144 +336,6 @@ impl EngineConfig {
             drift: self.drift_config(),
             feature_names: None,
         }
-    }
-
-    /// Checks every field; the error names the first bad one (`retraining.modelWindowDays: ...`).
-    pub fn validate(&self) -> Result<()> {
-        let tc = self.train_config();
-        tc.isolation_forest
-            .validate()
-            .map_err(|e| invalid("isolationForest", e))?;
-        let c = self.isolation_forest.contamination;
-        if !(c.is_finite() && c > 0.0 && c < 0.5) {
-            return Err(invalid(
-                "isolationForest.contamination",
-                format!("must be in (0, 0.5), got {c}"),
-            ));
-        }
-        if let Some(dim) = self.autoencoder.input_dim {
-            if dim != N_FEATURES {
-                return Err(invalid(
-                    "autoencoder.inputDim",
-                    format!("must be {N_FEATURES} (the number of behavioral features), got {dim}"),
-                ));
-            }
-        }
-        tc.autoencoder
-            .validate()
-            .map_err(|e| invalid("autoencoder", e))?;
-        tc.ensemble
-            .weights
-            .normalized()
-            .map_err(|e| invalid("prediction.ensembleWeight", e))?;
-        tc.ensemble
-            .policy
-            .validate()
-            .map_err(|e| invalid("prediction", e))?;
-        let p = &self.prediction;
-        if p.top_features == 0 || p.top_features > N_FEATURES {
-            return Err(invalid(
-                "prediction.topFeatures",
-                format!("must be in 1..={N_FEATURES}, got {}", p.top_features),
-            ));
-        }
-        if !(p.enforce_min_confidence.is_finite()
-            && (0.0..=1.0).contains(&p.enforce_min_confidence))
-        {
-            return Err(invalid(
-                "prediction.enforceMinConfidence",
-                format!("must be in [0, 1], got {}", p.enforce_min_confidence),
-            ));
-        }
-        self.drift_config()
-            .validate()
-            .map_err(|e| invalid("drift", e))?;
-        self.state.validate().map_err(|e| invalid("state", e))?;
-
-        let r = &self.retraining;
-        if r.min_samples_for_training < MIN_TRAINING_SAMPLES {
-            return Err(invalid(
-                "retraining.minSamplesForTraining",
-                format!(
-                    "must be at least {MIN_TRAINING_SAMPLES}, got {}",
-                    r.min_samples_for_training
-                ),
-            ));
-        }
-        if r.max_training_samples < r.min_samples_for_training
-            || r.max_training_samples > 10_000_000
-        {
-            return Err(invalid(
-                "retraining.maxTrainingSamples",
-                format!(
-                    "must be between minSamplesForTraining ({}) and 10,000,000, got {}",
-                    r.min_samples_for_training, r.max_training_samples
-                ),
-            ));
-        }
-        if !(r.hourly_retrain_threshold.is_finite() && r.hourly_retrain_threshold >= 0.0) {
-            return Err(invalid(
-                "retraining.hourlyRetrainThreshold",
-                format!(
-                    "must be a non-negative number, got {}",
-                    r.hourly_retrain_threshold
-                ),
-            ));
-        }
-        positive_days("retraining.modelWindowDays", r.model_window_days)?;
-        positive_ms("retraining.driftCheckIntervalMs", r.drift_check_interval_ms)?;
-        positive_ms(
-            "retraining.forcedRetrainIntervalMs",
-            r.forced_retrain_interval_ms,
-        )?;
-        if r.drift_window < self.drift.min_current_rows || r.drift_window > 1_000_000 {
-            return Err(invalid(
-                "retraining.driftWindow",
-                format!(
-                    "must be between drift.minCurrentRows ({}) and 1,000,000, got {}",
-                    self.drift.min_current_rows, r.drift_window
-                ),
-            ));
-        }
-        positive_ms(
-            "maintenance.pruneIntervalMs",
-            self.maintenance.prune_interval_ms,
-        )?;
-        positive_ms(
-            "maintenance.snapshotIntervalMs",
-            self.maintenance.snapshot_interval_ms,
-        )?;
-        if self.store_path.trim().is_empty() {
-            return Err(invalid("storePath", "must be a file path or \":memory:\""));
-        }
-        if !(1..=10_000_000).contains(&self.writer_queue_capacity) {
-            return Err(invalid(
-                "writerQueueCapacity",
-                format!(
-                    "must be in 1..=10000000, got {}",
-                    self.writer_queue_capacity
-                ),
-            ));
-        }
-        if !(1..=100_000).contains(&self.writer_batch_size) {
-            return Err(invalid(
-                "writerBatchSize",
-                format!("must be in 1..=100000, got {}", self.writer_batch_size),
-            ));
-        }
-        if self.writer_flush_interval_ms > MAX_WRITER_FLUSH_INTERVAL_MS {
-            return Err(invalid(
-                "writerFlushIntervalMs",
-                format!(
-                    "must be in 0..={MAX_WRITER_FLUSH_INTERVAL_MS}, got {}",
-                    self.writer_flush_interval_ms
-                ),
-            ));
-        }
-        if let Some(days) = self.retention_days {
-            positive_days("retentionDays", days)?;
-        }
-        Ok(())
     }
 }
 
@@ -601,83 +451,5 @@ mod tests {
             c.writer_settings().flush_interval,
             std::time::Duration::from_secs(1)
         );
-    }
-
-    #[test]
-    fn each_bad_field_is_named() {
-        type Mutation = Box<dyn Fn(&mut EngineConfig)>;
-        let cases: Vec<(&str, Mutation)> = vec![
-            (
-                "isolationForest",
-                Box::new(|c| c.isolation_forest.n_trees = 0),
-            ),
-            (
-                "isolationForest.contamination",
-                Box::new(|c| c.isolation_forest.contamination = 0.7),
-            ),
-            (
-                "autoencoder.inputDim",
-                Box::new(|c| c.autoencoder.input_dim = Some(53)),
-            ),
-            (
-                "autoencoder",
-                Box::new(|c| c.autoencoder.params.batch_size = 0),
-            ),
-            (
-                "prediction.ensembleWeight",
-                Box::new(|c| c.prediction.ensemble_weight.autoencoder = -1.0),
-            ),
-            ("prediction", Box::new(|c| c.prediction.challenge = 0.95)),
-            (
-                "prediction.topFeatures",
-                Box::new(|c| c.prediction.top_features = 0),
-            ),
-            (
-                "retraining.minSamplesForTraining",
-                Box::new(|c| c.retraining.min_samples_for_training = 3),
-            ),
-            (
-                "retraining.maxTrainingSamples",
-                Box::new(|c| c.retraining.max_training_samples = 10),
-            ),
-            (
-                "retraining.modelWindowDays",
-                Box::new(|c| c.retraining.model_window_days = f64::NAN),
-            ),
-            (
-                "retraining.driftCheckIntervalMs",
-                Box::new(|c| c.retraining.drift_check_interval_ms = 0),
-            ),
-            (
-                "retraining.driftWindow",
-                Box::new(|c| c.retraining.drift_window = 5),
-            ),
-            ("state", Box::new(|c| c.state.max_sessions = 0)),
-            ("storePath", Box::new(|c| c.store_path = " ".into())),
-            (
-                "writerQueueCapacity",
-                Box::new(|c| c.writer_queue_capacity = 0),
-            ),
-            ("writerBatchSize", Box::new(|c| c.writer_batch_size = 0)),
-            (
-                "writerFlushIntervalMs",
-                Box::new(|c| c.writer_flush_interval_ms = 1001),
-            ),
-            ("retentionDays", Box::new(|c| c.retention_days = Some(-1.0))),
-        ];
-        for (field, mutate) in cases {
-            let mut c = EngineConfig::default();
-            mutate(&mut c);
-            match c.validate() {
-                Err(EngineError::InvalidConfig(m)) => {
-                    assert!(m.starts_with(&format!("{field}:")), "{field}: got {m}")
-                }
-                other => panic!("{field}: expected InvalidConfig, got {other:?}"),
-            }
-        }
-        assert!(matches!(
-            EngineConfig::from_json("{\"seed\": \"x\"}"),
-            Err(EngineError::InvalidConfig(_))
-        ));
     }
 }
