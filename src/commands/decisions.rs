@@ -85,6 +85,9 @@ pub struct Friction {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionsReport {
+    /// The original's rule, each request judged alone (its action on the composite, enforced
+    /// above 0.8 confidence, the strict check's `score > 0.7`): what the decision layer replaces.
+    pub per_request: Friction,
     pub fit: anomaly_core::decision::fit::FitReport,
     pub thresholds: anomaly_core::decision::Thresholds,
     pub live: Friction,
@@ -179,17 +182,38 @@ fn replay(
     let mut day_start = 0usize;
     let day_of = |t: i64| t.div_euclid(DAY_MS);
     for (i, e) in events.iter().enumerate() {
-        if analyst && i > day_start && day_of(e.event.timestamp) != day_of(events[i - 1].event.timestamp) {
-            review(model, &events[day_start..i], &scored[day_start..i], &out[day_start..i], events[i - 1].event.timestamp, &mut state, &mut allowances, reviews);
+        if analyst
+            && i > day_start
+            && day_of(e.event.timestamp) != day_of(events[i - 1].event.timestamp)
+        {
+            review(
+                model,
+                &events[day_start..i],
+                &scored[day_start..i],
+                &out[day_start..i],
+                events[i - 1].event.timestamp,
+                &mut state,
+                &mut allowances,
+                reviews,
+            );
             day_start = i;
         }
         let keys = keys_of(&e.event);
         let s = &scored[i];
-        let factor = allowances.factor(&cfg.feedback, keys.user, &s.contributions, e.event.timestamp);
+        let factor = allowances.factor(
+            &cfg.feedback,
+            keys.user,
+            &s.contributions,
+            e.event.timestamp,
+        );
         let x = &features[i * N_FEATURES..(i + 1) * N_FEATURES];
         let excess = model.excess(s.composite, x) * factor;
         let ev = state.observe(&keys, e.event.timestamp, excess, i as i64, weights);
-        let (level, total) = if s.confidence > MIN_CONFIDENCE { (ev.statistic, ev.total) } else { (ev.prior, ev.total_prior) };
+        let (level, total) = if s.confidence > MIN_CONFIDENCE {
+            (ev.statistic, ev.total)
+        } else {
+            (ev.prior, ev.total_prior)
+        };
         let score = model.score(level, total);
         out.push(Outcome {
             score,
@@ -221,17 +245,36 @@ fn review(
             *slot = i;
         }
     }
-    let mut top: Vec<usize> = best.into_values().filter(|&i| outcomes[i].enforced >= Action::Challenge || outcomes[i].strict_denied).collect();
-    top.sort_by(|a, b| outcomes[*b].score.total_cmp(&outcomes[*a].score).then(a.cmp(b)));
+    let mut top: Vec<usize> = best
+        .into_values()
+        .filter(|&i| outcomes[i].enforced >= Action::Challenge || outcomes[i].strict_denied)
+        .collect();
+    top.sort_by(|a, b| {
+        outcomes[*b]
+            .score
+            .total_cmp(&outcomes[*a].score)
+            .then(a.cmp(b))
+    });
     let cfg = &model.config.feedback;
     for &i in top.iter().take(REVIEWS_PER_DAY) {
         *reviews += 1;
         let e = &events[i];
         let keys = keys_of(&e.event);
         if e.label.attack {
-            state.confirm(&keys, now, cfg.confirm_boost * model.thresholds.challenge, cfg.confirm_shares());
+            state.confirm(
+                &keys,
+                now,
+                cfg.confirm_boost * model.thresholds.challenge,
+                cfg.confirm_shares(),
+            );
         } else if e.label.scenario == Scenario::Normal {
-            allowances.add(cfg, keys.user, &scored[i].contributions, now, model.config.max_entities);
+            allowances.add(
+                cfg,
+                keys.user,
+                &scored[i].contributions,
+                now,
+                model.config.max_entities,
+            );
         }
     }
 }
@@ -247,7 +290,9 @@ fn friction(events: &[LabeledEvent], features: &[f64], outcomes: &[Outcome]) -> 
         }
         normal_requests += 1;
         normal_friction += usize::from(met(o));
-        let s = normal.entry(e.event.session_id.as_str()).or_insert((Action::Allow, false, false));
+        let s = normal
+            .entry(e.event.session_id.as_str())
+            .or_insert((Action::Allow, false, false));
         s.0 = s.0.max(o.enforced);
         let strict = is_strict(&features[i * N_FEATURES..(i + 1) * N_FEATURES]);
         s.1 |= strict;
@@ -258,8 +303,13 @@ fn friction(events: &[LabeledEvent], features: &[f64], outcomes: &[Outcome]) -> 
     let mut days: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
     {
         let mut first: HashMap<&str, i64> = HashMap::new();
-        for e in events.iter().filter(|e| e.label.scenario == Scenario::Normal) {
-            first.entry(e.event.session_id.as_str()).or_insert(e.event.timestamp.div_euclid(DAY_MS));
+        for e in events
+            .iter()
+            .filter(|e| e.label.scenario == Scenario::Normal)
+        {
+            first
+                .entry(e.event.session_id.as_str())
+                .or_insert(e.event.timestamp.div_euclid(DAY_MS));
         }
         for (s, v) in &normal {
             let d = days.entry(first[s]).or_default();
@@ -267,7 +317,10 @@ fn friction(events: &[LabeledEvent], features: &[f64], outcomes: &[Outcome]) -> 
             d.1 += usize::from(v.0 >= Action::Challenge);
         }
     }
-    let by_day = days.values().map(|(n, f)| *f as f64 / (*n).max(1) as f64).collect();
+    let by_day = days
+        .values()
+        .map(|(n, f)| *f as f64 / (*n).max(1) as f64)
+        .collect();
     let strict_sessions = normal.values().filter(|s| s.1).count();
     let attacked_users: std::collections::HashSet<&str> = events
         .iter()
@@ -290,7 +343,8 @@ fn friction(events: &[LabeledEvent], features: &[f64], outcomes: &[Outcome]) -> 
         require2fa_or_worse: share(Action::Require2fa),
         block: share(Action::Block),
         strict_sessions,
-        strict_denied: normal.values().filter(|s| s.2).count() as f64 / strict_sessions.max(1) as f64,
+        strict_denied: normal.values().filter(|s| s.2).count() as f64
+            / strict_sessions.max(1) as f64,
         requests_with_friction: normal_friction as f64 / normal_requests.max(1) as f64,
         of_attacked_users,
     };
@@ -383,7 +437,10 @@ pub fn evaluate(
 ) -> Result<DecisionsReport, CliError> {
     let fit_on: Vec<bool> = match holdout {
         Holdout::None => vec![true; prefix],
-        Holdout::Sessions => events[..prefix].iter().map(|e| keys_of(&e.event).session % 5 == 0).collect(),
+        Holdout::Sessions => events[..prefix]
+            .iter()
+            .map(|e| keys_of(&e.event).session % 5 == 0)
+            .collect(),
         Holdout::Recent => (0..prefix).map(|i| i >= prefix * 4 / 5).collect(),
     };
     let trained;
@@ -399,7 +456,11 @@ pub fn evaluate(
                 m[[r, j]] = features[i * N_FEATURES + j];
             }
         }
-        trained = ModelBundle::train(m.view(), &anomaly_core::bundle::TrainConfig::default(), seed)?;
+        trained = ModelBundle::train(
+            m.view(),
+            &anomaly_core::bundle::TrainConfig::default(),
+            seed,
+        )?;
         &trained
     };
     let scored = score_all(bundle, features)?;
@@ -430,8 +491,33 @@ pub fn evaluate(
     let live = &events[prefix..];
     let live_features = &features[prefix * N_FEATURES..];
     let live_scored = &scored[prefix..];
+    let policy = ActionPolicy::default();
+    let per_request: Vec<Outcome> = live_scored
+        .iter()
+        .zip(live_features.chunks_exact(N_FEATURES))
+        .map(|(s, x)| {
+            let action = policy.action(s.composite);
+            Outcome {
+                score: s.composite,
+                enforced: if s.confidence > MIN_CONFIDENCE || action == Action::Allow {
+                    action
+                } else {
+                    Action::Monitor
+                },
+                strict_denied: is_strict(x) && policy.is_anomaly(s.composite) && s.composite > 0.7,
+            }
+        })
+        .collect();
+    let per_request = friction(live, live_features, &per_request);
     let mut reviews = 0;
-    let outcomes = replay(&model, live, live_features, live_scored, false, &mut reviews);
+    let outcomes = replay(
+        &model,
+        live,
+        live_features,
+        live_scored,
+        false,
+        &mut reviews,
+    );
     let live_friction = friction(live, live_features, &outcomes);
     let with = replay(&model, live, live_features, live_scored, true, &mut reviews);
     let with_analyst = friction(live, live_features, &with);
@@ -443,9 +529,15 @@ pub fn evaluate(
         for (e, o) in live.iter().zip(&outcomes) {
             if e.label.attack {
                 last_attack.insert(e.event.user_id.as_str(), e.event.timestamp);
-            } else if e.label.scenario == Scenario::Normal && o.enforced >= Action::Challenge && seen.insert(e.event.session_id.as_str()) {
+            } else if e.label.scenario == Scenario::Normal
+                && o.enforced >= Action::Challenge
+                && seen.insert(e.event.session_id.as_str())
+            {
                 if let Some(t) = last_attack.get(e.event.user_id.as_str()) {
-                    eprintln!("spill {} min after an attack", (e.event.timestamp - t) / 60_000);
+                    eprintln!(
+                        "spill {} min after an attack",
+                        (e.event.timestamp - t) / 60_000
+                    );
                 } else {
                     eprintln!("spill none");
                 }
@@ -454,12 +546,25 @@ pub fn evaluate(
         // which normal sessions met friction, and why (for tuning; off by default)
         let mut seen = std::collections::HashSet::new();
         for (i, (e, o)) in live.iter().zip(&outcomes).enumerate() {
-            if e.label.scenario == Scenario::Normal && o.enforced >= Action::Challenge && seen.insert(e.event.session_id.as_str()) {
+            if e.label.scenario == Scenario::Normal
+                && o.enforced >= Action::Challenge
+                && seen.insert(e.event.session_id.as_str())
+            {
                 let c = &live_scored[i].contributions;
                 let mut idx: Vec<usize> = (0..N_FEATURES).collect();
                 idx.sort_by(|a, b| c[*b].total_cmp(&c[*a]));
-                let names: Vec<&str> = idx[..3].iter().map(|&j| anomaly_core::FEATURE_NAMES[j]).collect();
-                eprintln!("day {} user {} session {} score {:.3} top {:?}", e.event.timestamp.div_euclid(DAY_MS) % 100, e.event.user_id, e.event.session_id, o.score, names);
+                let names: Vec<&str> = idx[..3]
+                    .iter()
+                    .map(|&j| anomaly_core::FEATURE_NAMES[j])
+                    .collect();
+                eprintln!(
+                    "day {} user {} session {} score {:.3} top {:?}",
+                    e.event.timestamp.div_euclid(DAY_MS) % 100,
+                    e.event.user_id,
+                    e.event.session_id,
+                    o.score,
+                    names
+                );
             }
         }
     }
@@ -467,15 +572,41 @@ pub fn evaluate(
     let rot_features = features_of(&rot_events)?;
     let rot_scored = score_all(bundle, &rot_features[prefix * N_FEATURES..])?;
     let mut unused = 0;
-    let rot_outcomes = replay(&model, &rot_events[prefix..], &rot_features[prefix * N_FEATURES..], &rot_scored, false, &mut unused);
-    let rot_friction = friction(&rot_events[prefix..], &rot_features[prefix * N_FEATURES..], &rot_outcomes);
+    let rot_outcomes = replay(
+        &model,
+        &rot_events[prefix..],
+        &rot_features[prefix * N_FEATURES..],
+        &rot_scored,
+        false,
+        &mut unused,
+    );
+    let rot_friction = friction(
+        &rot_events[prefix..],
+        &rot_features[prefix * N_FEATURES..],
+        &rot_outcomes,
+    );
     if std::env::var_os("ML_ANOMALY_DEBUG_FRICTION").is_some() {
         for scenario in Scenario::ATTACKS {
             let mean = |ev: &[LabeledEvent], sc: &[Scored], fx: &[f64]| {
-                let v: Vec<f64> = ev.iter().zip(sc).zip(fx.chunks_exact(N_FEATURES)).filter(|((e, _), _)| e.label.attack && e.label.scenario == scenario).map(|((_, s), x)| model.excess(s.composite, x)).collect();
+                let v: Vec<f64> = ev
+                    .iter()
+                    .zip(sc)
+                    .zip(fx.chunks_exact(N_FEATURES))
+                    .filter(|((e, _), _)| e.label.attack && e.label.scenario == scenario)
+                    .map(|((_, s), x)| model.excess(s.composite, x))
+                    .collect();
                 v.iter().sum::<f64>() / v.len().max(1) as f64
             };
-            eprintln!("{:?}: mean excess live {:.2} rotated {:.2}", scenario, mean(live, live_scored, live_features), mean(&rot_events[prefix..], &rot_scored, &rot_features[prefix * N_FEATURES..]));
+            eprintln!(
+                "{:?}: mean excess live {:.2} rotated {:.2}",
+                scenario,
+                mean(live, live_scored, live_features),
+                mean(
+                    &rot_events[prefix..],
+                    &rot_scored,
+                    &rot_features[prefix * N_FEATURES..]
+                )
+            );
         }
     }
     let rotation_ratio = live_friction
@@ -492,6 +623,7 @@ pub fn evaluate(
         })
         .collect();
     Ok(DecisionsReport {
+        per_request,
         fit: model.report.clone(),
         thresholds: model.thresholds.clone(),
         live: live_friction,

@@ -18,8 +18,8 @@ pub fn small_config(path: &str) -> EngineConfig {
     };
     c.isolation_forest.n_trees = 20;
     c.isolation_forest.sample_size = 64;
-    c.autoencoder.epochs = 5;
-    c.autoencoder.encoding_dim = 8;
+    c.autoencoder.params.epochs = 5;
+    c.autoencoder.params.encoding_dim = 8;
     c.retraining.min_samples_for_training = 200;
     c.retraining.auto_train = false;
     c.retraining.drift_window = 400;

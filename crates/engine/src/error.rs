@@ -1,9 +1,10 @@
 //! The one error type of `anomaly-engine`.
 //!
-//! Bindings map each error to a host-language error by its [`EngineError::kind`]: the Node
-//! addon turns `InvalidInput` and `InvalidConfig` into a `TypeError`, `NotFound` into a 404,
-//! `Forbidden` into a 403, and everything else into a plain `Error`. Messages are written for an
-//! operator: they name the offending value, file or record.
+//! Bindings translate each variant into a host-language error by matching on the enum (the
+//! Node addon, `crates/node/src/errors.rs`, gives each variant its `ML_ANOMALY_*` code and makes
+//! `InvalidInput` and `InvalidConfig` a `TypeError`); [`EngineError::kind`] is a stable name
+//! of the variant for logs. Messages are written for an operator: they name the offending
+//! value, file or record.
 
 use anomaly_core::CoreError;
 use thiserror::Error;

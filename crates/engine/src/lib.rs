@@ -28,8 +28,8 @@
 //!
 //! The outcome ([`outcome::PredictionOutcome`], behind an `Arc` shared with the queued
 //! record) carries the id, scores, action, explanation, model version, processing time,
-//! fallback flag, the features and the derived signals. Median cost end to end: 12 µs with
-//! the default model (`benches/engine.rs`).
+//! fallback flag, the features and the derived signals. What it costs end to end is measured by
+//! the engine's `predict` benches (docs/benchmarks.md, "Engine").
 //!
 //! ## Training and the atomic swap
 //! [`Engine::train`] (blocking; the addon runs it on the libuv pool), the drift-triggered and
@@ -59,8 +59,9 @@
 //!   active version; the swap is one `Arc` store.
 //! - **Never blocking the request path** on the disk (records are dropped, not waited for) or
 //!   on a training (it holds no lock the request path needs while it computes). The request
-//!   path can wait briefly on the state lock during a state snapshot (~29 ms per 10,000
-//!   sessions, every `maintenance.snapshotIntervalMs`).
+//!   path can wait briefly on the state lock during a state snapshot: the snapshot takes it
+//!   for 64 sessions or users at a time (`anomaly_core::features::snapshot`), at most about
+//!   0.6 ms per step, every `maintenance.snapshotIntervalMs`.
 //! - **No clock in the logic**: every time is an argument (`now_ms`) or an event timestamp;
 //!   only durations are measured with `Instant`.
 //! - **Queries see what predict returned**: they run on the writer thread after every record
@@ -100,10 +101,12 @@ mod engine;
 pub mod error;
 pub mod metrics;
 pub mod outcome;
+pub mod records;
 pub mod schedule;
 pub mod store;
 #[doc(hidden)]
 pub mod testkit;
+pub mod time;
 pub mod window;
 
 pub use config::EngineConfig;

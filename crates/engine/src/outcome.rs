@@ -9,8 +9,8 @@ use anomaly_core::policy::Action;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::MetricsSnapshot;
+use crate::records::{ModelInfo, PerformanceAggregates};
 use crate::schedule::{Due, ScheduleFlags};
-use crate::store::{ModelInfo, PerformanceAggregates};
 
 /// The answer to one request (`predictStreaming`), also what is stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -187,6 +187,11 @@ impl TrainOutcome {
 }
 
 /// Progress of a training, reported to the callback and kept for `status()`.
+///
+/// The engine's own phases around the fit (`started`, `persisting`, `finished`, `failed`) and,
+/// in between, the core's [`TrainingProgress`] as it is: one owner for the fit's phases and
+/// their fields. Both serialize with the `phase` tag (`{"phase": "autoencoder", "epoch": 3,
+/// ...}`), so the JSON is one flat object whichever side a phase comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "camelCase")]
 pub enum TrainingEvent {
@@ -198,53 +203,28 @@ pub enum TrainingEvent {
         samples: usize,
         started_at: i64,
     },
-    Scaling,
-    IsolationForest,
-    #[serde(rename_all = "camelCase")]
-    Autoencoder {
-        epoch: usize,
-        epochs: usize,
-        train_loss: f64,
-        validation_loss: f64,
-    },
-    Calibration,
-    DriftReference,
     /// The model is being stored.
     Persisting,
     /// The new model serves predictions.
     #[serde(rename_all = "camelCase")]
-    Finished {
-        version: u32,
-        duration_ms: f64,
-    },
+    Finished { version: u32, duration_ms: f64 },
     #[serde(rename_all = "camelCase")]
-    Failed {
-        error: String,
-    },
+    Failed { error: String },
+    /// A phase of the fit itself (scaling, forest, each autoencoder epoch, calibration, drift
+    /// reference), as the core reports it. Never the core's `Done`: the engine follows the fit
+    /// with `Persisting` and `Finished`.
+    #[serde(untagged)]
+    Model(TrainingProgress),
 }
 
 impl TrainingEvent {
     /// The engine's event for a core progress report (`None` for the core's `Done`, which the
     /// engine follows with `Persisting` and `Finished`).
     pub fn from_core(p: &TrainingProgress) -> Option<TrainingEvent> {
-        Some(match *p {
-            TrainingProgress::Scaling => TrainingEvent::Scaling,
-            TrainingProgress::IsolationForest => TrainingEvent::IsolationForest,
-            TrainingProgress::Autoencoder {
-                epoch,
-                epochs,
-                train_loss,
-                validation_loss,
-            } => TrainingEvent::Autoencoder {
-                epoch,
-                epochs,
-                train_loss,
-                validation_loss,
-            },
-            TrainingProgress::Calibration => TrainingEvent::Calibration,
-            TrainingProgress::DriftReference => TrainingEvent::DriftReference,
-            TrainingProgress::Done => return None,
-        })
+        match p {
+            TrainingProgress::Done => None,
+            other => Some(TrainingEvent::Model(other.clone())),
+        }
     }
 }
 
@@ -369,4 +349,99 @@ pub struct EngineStatus {
     /// Problems met at open (e.g. an unreadable state snapshot that was discarded).
     pub warnings: Vec<String>,
     pub last_store_error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Every training event as the bindings and the JS package receive it (`phase` tag,
+    /// camelCase fields), both ways.
+    #[test]
+    fn training_events_keep_their_json_shape() {
+        let cases = [
+            (
+                TrainingEvent::Started {
+                    version: 3,
+                    reason: TrainReason::Drift,
+                    samples: 1000,
+                    started_at: 5,
+                },
+                json!({"phase": "started", "version": 3, "reason": "drift", "samples": 1000, "startedAt": 5}),
+            ),
+            (
+                TrainingEvent::Model(TrainingProgress::Scaling),
+                json!({"phase": "scaling"}),
+            ),
+            (
+                TrainingEvent::Model(TrainingProgress::IsolationForest),
+                json!({"phase": "isolationForest"}),
+            ),
+            (
+                TrainingEvent::Model(TrainingProgress::Autoencoder {
+                    epoch: 2,
+                    epochs: 50,
+                    train_loss: 0.5,
+                    validation_loss: 0.25,
+                }),
+                json!({"phase": "autoencoder", "epoch": 2, "epochs": 50, "trainLoss": 0.5, "validationLoss": 0.25}),
+            ),
+            (
+                TrainingEvent::Model(TrainingProgress::Calibration),
+                json!({"phase": "calibration"}),
+            ),
+            (
+                TrainingEvent::Model(TrainingProgress::DriftReference),
+                json!({"phase": "driftReference"}),
+            ),
+            (TrainingEvent::Persisting, json!({"phase": "persisting"})),
+            (
+                TrainingEvent::Finished {
+                    version: 3,
+                    duration_ms: 12.5,
+                },
+                json!({"phase": "finished", "version": 3, "durationMs": 12.5}),
+            ),
+            (
+                TrainingEvent::Failed {
+                    error: "boom".into(),
+                },
+                json!({"phase": "failed", "error": "boom"}),
+            ),
+        ];
+        for (event, expected) in cases {
+            assert_eq!(serde_json::to_value(&event).unwrap(), expected);
+            assert_eq!(
+                serde_json::from_value::<TrainingEvent>(expected).unwrap(),
+                event
+            );
+        }
+    }
+
+    /// The core's progress reports become the engine's events with the same JSON; the core's
+    /// `done` has none (the engine follows it with `persisting` and `finished`).
+    #[test]
+    fn core_progress_maps_to_the_same_json() {
+        let progress = [
+            TrainingProgress::Scaling,
+            TrainingProgress::IsolationForest,
+            TrainingProgress::Autoencoder {
+                epoch: 1,
+                epochs: 5,
+                train_loss: 1.0,
+                validation_loss: 2.0,
+            },
+            TrainingProgress::Calibration,
+            TrainingProgress::DriftReference,
+        ];
+        for p in progress {
+            let event = TrainingEvent::from_core(&p).expect("an event");
+            assert_eq!(
+                serde_json::to_value(&event).unwrap(),
+                serde_json::to_value(&p).unwrap()
+            );
+        }
+        assert_eq!(TrainingEvent::from_core(&TrainingProgress::Done), None);
+    }
 }

@@ -296,7 +296,8 @@ impl EvidenceState {
     fn decays(&self) -> Decays {
         Decays {
             excess: self.half_life_ms,
-            count: (self.half_life_ms as f64 * self.statistic.count_factor()).min(i64::MAX as f64 / 2.0) as i64,
+            count: (self.half_life_ms as f64 * self.statistic.count_factor())
+                .min(i64::MAX as f64 / 2.0) as i64,
             boost: self.boost_half_life_ms,
         }
     }

@@ -95,7 +95,8 @@ impl FeedbackConfig {
                 self.confirm_boost
             ));
         }
-        if !(self.confirm_user_share.is_finite() && (0.0..=1.0).contains(&self.confirm_user_share)) {
+        if !(self.confirm_user_share.is_finite() && (0.0..=1.0).contains(&self.confirm_user_share))
+        {
             return bad(format!(
                 "confirmUserShare must be in [0, 1], got {}",
                 self.confirm_user_share
@@ -103,7 +104,9 @@ impl FeedbackConfig {
         }
         if let Some(ms) = self.confirm_after_ms {
             if !(1..=365 * day).contains(&ms) {
-                return bad(format!("confirmAfterMs must be in 1 ms ..= 365 days, got {ms}"));
+                return bad(format!(
+                    "confirmAfterMs must be in 1 ms ..= 365 days, got {ms}"
+                ));
             }
         }
         Ok(())
@@ -155,7 +158,8 @@ fn pattern(contributions: &[f64]) -> Option<Vec<f32>> {
     )
 }
 
-type Map = HashMap<u64, Vec<Allowance>, BuildHasherDefault<std::collections::hash_map::DefaultHasher>>;
+type Map =
+    HashMap<u64, Vec<Allowance>, BuildHasherDefault<std::collections::hash_map::DefaultHasher>>;
 
 /// The false-positive allowances of every user (see the module docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
@@ -173,7 +177,14 @@ impl Allowances {
 
     /// Records a false positive of `user` at `t`, whose score was driven by `contributions`.
     /// Returns false when nothing raised that score (no pattern to allow).
-    pub fn add(&mut self, cfg: &FeedbackConfig, user: u64, contributions: &[f64], t: i64, max_users: usize) -> bool {
+    pub fn add(
+        &mut self,
+        cfg: &FeedbackConfig,
+        user: u64,
+        contributions: &[f64],
+        t: i64,
+        max_users: usize,
+    ) -> bool {
         let Some(pattern) = pattern(contributions) else {
             return false;
         };
@@ -183,7 +194,10 @@ impl Allowances {
                 .users
                 .iter()
                 .map(|(k, list)| {
-                    let w = list.iter().map(|a| a.weight_at(t, cfg.half_life_ms)).fold(0.0, f64::max);
+                    let w = list
+                        .iter()
+                        .map(|a| a.weight_at(t, cfg.half_life_ms))
+                        .fold(0.0, f64::max);
                     (w, *k)
                 })
                 .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -247,9 +261,8 @@ mod sorted {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Map, D::Error> {
         let v: Vec<(u64, Vec<Allowance>)> = Vec::deserialize(d)?;
         let ok = v.iter().all(|(_, list)| {
-            list.iter().all(|a| {
-                a.weight.is_finite() && a.pattern.iter().all(|x| x.is_finite())
-            })
+            list.iter()
+                .all(|a| a.weight.is_finite() && a.pattern.iter().all(|x| x.is_finite()))
         });
         if !ok {
             return Err(serde::de::Error::custom("non-finite allowance"));

@@ -94,7 +94,7 @@ fn threshold_for(desc: &[f64], allowed: usize) -> Option<f64> {
         return None;
     }
     let v = desc[allowed]; // the (allowed + 1)-th largest must stay below
-    // the smallest value strictly above v, among the first `allowed`
+                           // the smallest value strictly above v, among the first `allowed`
     let above = desc[..allowed].iter().rev().find(|&&x| x > v).copied();
     Some(match above {
         Some(a) => v + (a - v) / 2.0,
@@ -146,12 +146,16 @@ impl Levels {
             }
             threshold_for(all, allowed).unwrap_or_else(|| {
                 // every kept session may reach it: just above zero evidence
-                all.iter().rev().find(|&&x| x > 0.0).map_or(margin, |&x| x / 2.0)
+                all.iter()
+                    .rev()
+                    .find(|&&x| x > 0.0)
+                    .map_or(margin, |&x| x / 2.0)
             })
         };
         // strictly increasing, whatever the data
         let challenge = level(budget.challenge, c.challenge, MARGINS[0]).max(f64::MIN_POSITIVE);
-        let require2fa = level(budget.require2fa, c.require2fa, MARGINS[1]).max(challenge * MARGINS[0]);
+        let require2fa =
+            level(budget.require2fa, c.require2fa, MARGINS[1]).max(challenge * MARGINS[0]);
         let block = level(budget.block, c.block, MARGINS[2]).max(require2fa * MARGINS[0]);
         let strict = {
             let allowed = (budget.strict * self.strict.len() as f64).floor() as usize;
@@ -268,14 +272,17 @@ impl DecisionModel {
         let union = |(t, s): &(Thresholds, Option<Thresholds>)| {
             sessions
                 .iter()
-                .filter(|x| x.level >= t.challenge || s.as_ref().is_some_and(|s| x.total >= s.challenge))
+                .filter(|x| {
+                    x.level >= t.challenge || s.as_ref().is_some_and(|s| x.total >= s.challenge)
+                })
                 .count() as u64
                 + c.challenge
         };
         // The two tests overlap (many sessions unusual by one are unusual by the other), so each
         // gets its share of the budget scaled up until together they spend it: the largest
         // factor in [1, 2] whose union stays within the CHALLENGE budget.
-        let allowed = (config.budget.challenge * (sessions.len() as u64 + c.challenge) as f64).floor() as u64;
+        let allowed =
+            (config.budget.challenge * (sessions.len() as u64 + c.challenge) as f64).floor() as u64;
         let mut best = fit_both(1.0);
         if sum_share > 0.0 {
             let (mut lo, mut hi) = (1.0, 2.0);
@@ -305,15 +312,17 @@ impl DecisionModel {
                 n as f64 / total as f64
             }
         };
-        let strict_sessions: Vec<&SessionMax> =
-            sessions.iter().filter(|s| s.strict_level.is_some()).collect();
+        let strict_sessions: Vec<&SessionMax> = sessions
+            .iter()
+            .filter(|s| s.strict_level.is_some())
+            .collect();
         let strict_denied = strict_sessions
             .iter()
             .filter(|s| {
                 s.strict_level.is_some_and(|l| l >= thresholds.strict)
-                    || sum_thresholds.as_ref().is_some_and(|t| {
-                        s.strict_total.is_some_and(|x| x >= t.strict)
-                    })
+                    || sum_thresholds
+                        .as_ref()
+                        .is_some_and(|t| s.strict_total.is_some_and(|x| x >= t.strict))
             })
             .count();
         let report = FitReport {

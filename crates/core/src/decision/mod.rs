@@ -150,9 +150,13 @@ impl Default for DecisionConfig {
             max_excess: 15.0,
             sum_share: 0.0,
             max_entities: 20_000,
-            watched_features: ["recent_sessions", "concurrent_sessions", "session_switch_rate"]
-                .map(String::from)
-                .to_vec(),
+            watched_features: [
+                "recent_sessions",
+                "concurrent_sessions",
+                "session_switch_rate",
+            ]
+            .map(String::from)
+            .to_vec(),
             feedback: FeedbackConfig::default(),
         }
     }
@@ -230,7 +234,10 @@ impl DecisionConfig {
         if !self.statistic.validate() {
             return Err(invalid(
                 "decision.statistic",
-                format!("priorRequests must be in [0, 1000], got {:?}", self.statistic),
+                format!(
+                    "priorRequests must be in [0, 1000], got {:?}",
+                    self.statistic
+                ),
             ));
         }
         if self.watched_features.len() > 16 {

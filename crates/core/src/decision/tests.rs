@@ -63,15 +63,26 @@ fn surprise_is_the_log_tail_probability_and_keeps_rising_beyond_training() {
     let composites: Vec<f64> = (0..10_000).map(|i| i as f64 / 10_000.0).collect();
     let t = SurpriseTable::fit(&composites).unwrap();
     assert!(t.surprise(0.0) < 1e-9);
-    assert!((t.surprise(0.5) - std::f64::consts::LN_2).abs() < 0.01, "{}", t.surprise(0.5));
-    assert!((t.surprise(0.95) - -(0.05f64).ln()).abs() < 0.05, "{}", t.surprise(0.95));
+    assert!(
+        (t.surprise(0.5) - std::f64::consts::LN_2).abs() < 0.01,
+        "{}",
+        t.surprise(0.5)
+    );
+    assert!(
+        (t.surprise(0.95) - -(0.05f64).ln()).abs() < 0.05,
+        "{}",
+        t.surprise(0.95)
+    );
     let mut last = 0.0;
     for i in 0..=120 {
         let u = t.surprise(i as f64 / 100.0);
         assert!(u >= last, "monotone at {i}");
         last = u;
     }
-    assert!(t.surprise(1.05) > t.surprise(t.training_max()) + 1.0, "beyond the maximum it rises");
+    assert!(
+        t.surprise(1.05) > t.surprise(t.training_max()) + 1.0,
+        "beyond the maximum it rises"
+    );
     assert!(t.surprise(f64::INFINITY) <= surprise::MAX_SURPRISE);
     assert!(t.surprise(1e300) <= surprise::MAX_SURPRISE);
 }
@@ -105,7 +116,9 @@ fn rotating_session_ids_does_not_reset_the_evidence() {
     let (mut a, mut b) = (0.0, 0.0);
     for i in 0..10 {
         a = same.observe(&keys(1, 5), i * 1000, 2.0, i, w).statistic;
-        b = rotated.observe(&keys(100 + i as u64, 5), i * 1000, 2.0, i, w).statistic;
+        b = rotated
+            .observe(&keys(100 + i as u64, 5), i * 1000, 2.0, i, w)
+            .statistic;
     }
     assert!((a - b).abs() < 1e-12, "{a} vs {b}");
     assert!(a > 19.0);
@@ -120,7 +133,10 @@ fn memory_stays_bounded_and_the_hottest_sum_survives_a_flood() {
         s.observe(&keys(10 + i, 10 + i), 1000, 0.5, i as i64, w);
         assert!(s.len() <= 3 * 1001);
     }
-    assert!(s.peek(&keys(1, 1), 1000, w) > 49.0, "the attacker's flood did not evict the hot sum");
+    assert!(
+        s.peek(&keys(1, 1), 1000, w) > 49.0,
+        "the attacker's flood did not evict the hot sum"
+    );
 }
 
 #[test]
@@ -128,7 +144,13 @@ fn evidence_round_trips_byte_for_byte() {
     let w = [1.0, 1.0, 0.5];
     let mut s = EvidenceState::new(30 * MIN, 60 * MIN, 1000, Statistic::Sum);
     for i in 0..100u64 {
-        s.observe(&keys(i, i % 7), i as i64 * 1000, (i % 3) as f64, i as i64, w);
+        s.observe(
+            &keys(i, i % 7),
+            i as i64 * 1000,
+            (i % 3) as f64,
+            i as i64,
+            w,
+        );
     }
     s.confirm(&keys(0, 3), 200_000, 5.0, [1.0, 1.0, 1.0]);
     let bytes = postcard::to_allocvec(&s).unwrap();
@@ -143,14 +165,31 @@ fn the_fit_holds_the_budget_on_its_sessions_and_maps_thresholds_to_the_anchors()
     let m = fitted(&rows);
     let r = &m.report;
     assert!(m.sum_thresholds.is_none(), "the level alone by default");
-    let both = fitted_with(&rows, DecisionConfig { sum_share: 0.3, ..DecisionConfig::default() });
+    let both = fitted_with(
+        &rows,
+        DecisionConfig {
+            sum_share: 0.3,
+            ..DecisionConfig::default()
+        },
+    );
     assert!(both.sum_thresholds.is_some());
-    assert!(both.report.shares.challenge <= 0.01, "the two tests together keep the budget: {:?}", both.report);
-    assert!(both.report.shares.challenge >= 0.01 - 3.0 / 4000.0, "and spend it: {:?}", both.report);
+    assert!(
+        both.report.shares.challenge <= 0.01,
+        "the two tests together keep the budget: {:?}",
+        both.report
+    );
+    assert!(
+        both.report.shares.challenge >= 0.01 - 3.0 / 4000.0,
+        "and spend it: {:?}",
+        both.report
+    );
     assert_eq!(r.sessions, 4000);
     let b = DecisionConfig::default().budget;
     assert!(r.shares.challenge <= b.challenge, "{r:?}");
-    assert!(r.shares.challenge >= b.challenge - 2.0 / 4000.0, "tight: {r:?}");
+    assert!(
+        r.shares.challenge >= b.challenge - 2.0 / 4000.0,
+        "tight: {r:?}"
+    );
     assert!(r.shares.require2fa <= b.require2fa);
     assert!(r.shares.block <= b.block);
     assert!(r.shares.strict <= b.strict);
@@ -178,14 +217,24 @@ fn a_persistent_attack_escalates_within_a_few_requests_while_one_odd_request_doe
     // one odd request of a normal session (rarer than 99 % of the training requests, as one
     // request in most sessions of 20 is): an alarm, not friction
     let odd = s.observe(&keys(1, 1), 0, m.excess(0.76, &ZEROS), 1, w);
-    assert!(m.score(odd.statistic, odd.total) < 0.70, "{}", m.score(odd.statistic, odd.total));
+    assert!(
+        m.score(odd.statistic, odd.total) < 0.70,
+        "{}",
+        m.score(odd.statistic, odd.total)
+    );
     // an attacker's requests, each beyond anything in training, a second apart
     let mut levels = Vec::new();
     for i in 0..6 {
         let e = s.observe(&keys(2, 2), i * 1000, m.excess(0.9, &ZEROS), 10 + i, w);
-        levels.push(action_of_score(m.score(e.statistic, e.total), &crate::policy::ActionPolicy::default()));
+        levels.push(action_of_score(
+            m.score(e.statistic, e.total),
+            &crate::policy::ActionPolicy::default(),
+        ));
     }
-    assert!(levels.contains(&Action::Challenge) || levels[0] > Action::Challenge, "{levels:?}");
+    assert!(
+        levels.contains(&Action::Challenge) || levels[0] > Action::Challenge,
+        "{levels:?}"
+    );
     assert_eq!(*levels.last().unwrap(), Action::Block, "{levels:?}");
 }
 
@@ -240,10 +289,21 @@ fn a_false_positive_discounts_the_same_situation_only_and_fades() {
     assert!((same - (1.0 - cfg.max_discount)).abs() < 1e-6, "{same}");
     let mut other = vec![0.0; 59];
     other[20] = 0.5;
-    assert_eq!(a.factor(&cfg, 42, &other, 0), 1.0, "another situation is judged as before");
-    assert_eq!(a.factor(&cfg, 43, &c, 0), 1.0, "another user is judged as before");
+    assert_eq!(
+        a.factor(&cfg, 42, &other, 0),
+        1.0,
+        "another situation is judged as before"
+    );
+    assert_eq!(
+        a.factor(&cfg, 43, &c, 0),
+        1.0,
+        "another user is judged as before"
+    );
     let later = a.factor(&cfg, 42, &c, cfg.half_life_ms);
-    assert!((later - (1.0 - cfg.max_discount / 2.0)).abs() < 1e-6, "halves: {later}");
+    assert!(
+        (later - (1.0 - cfg.max_discount / 2.0)).abs() < 1e-6,
+        "halves: {later}"
+    );
     // bounded per user
     for i in 0..20 {
         let mut p = vec![0.0; 59];
@@ -263,10 +323,19 @@ fn a_confirmed_attack_raises_the_next_requests_evidence() {
     let cfg = &m.config;
     let w = [cfg.weights.user, cfg.weights.device, cfg.weights.source];
     let mut s = EvidenceState::for_config(cfg);
-    s.confirm(&keys(1, 9), 0, cfg.feedback.confirm_boost * m.thresholds.challenge, [1.0, 1.0, 1.0]);
+    s.confirm(
+        &keys(1, 9),
+        0,
+        cfg.feedback.confirm_boost * m.thresholds.challenge,
+        [1.0, 1.0, 1.0],
+    );
     // a day later, a new session of that user: still above CHALLENGE
     let e = s.observe(&keys(2, 9), 24 * 60 * MIN, 0.0, 1, w);
-    assert!(m.score(e.statistic, e.total) >= 0.5 * 0.7, "{}", m.score(e.statistic, e.total));
+    assert!(
+        m.score(e.statistic, e.total) >= 0.5 * 0.7,
+        "{}",
+        m.score(e.statistic, e.total)
+    );
     assert!(e.prior > 0.0);
 }
 

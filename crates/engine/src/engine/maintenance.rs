@@ -15,8 +15,8 @@ use crate::outcome::{DriftCheckOutcome, MaintenanceOutcome, TrainOutcome, TrainR
 use crate::schedule::Intervals;
 use crate::store;
 
-/// Sessions and users serialized per hold of the state lock by a snapshot: about 0.4 ms at
-/// 6 µs per full 200-event session.
+/// Sessions and users serialized per hold of the state lock by a snapshot: a step of about
+/// 0.4 ms (at most about 0.6 ms) with full 200-event sessions (docs/benchmarks.md, "Features").
 pub(crate) const SNAPSHOT_STEP: usize = 64;
 
 impl Engine {

@@ -37,8 +37,9 @@ use crate::error::{EngineError, Result};
 use crate::lock;
 use crate::metrics::{Gauges, Metrics, MetricsSnapshot, MiddlewareEvent};
 use crate::outcome::{DriftStatus, EngineStatus, LastTraining, TrainingEvent};
+use crate::records::{DriftState, ModelInfo};
 use crate::schedule::{Schedule, ScheduleFlags};
-use crate::store::{DriftState, ModelInfo, Store};
+use crate::store::Store;
 use crate::window::TrainingWindow;
 
 /// A model serving predictions, with its pool of scoring buffers.

@@ -9,14 +9,15 @@ use anomaly_core::bundle::ModelBundle;
 use anomaly_core::explain::AttributionMethod;
 
 use super::{ActiveModel, Engine, Inner};
-use crate::config::{MS_PER_DAY, MS_PER_HOUR};
 use crate::error::{EngineError, Result};
 use crate::lock;
 use crate::outcome::{DriftMetrics, ExplainOutcome, Performance};
-use crate::store::{
-    self, AnomalySummary, DailyStatistics, Feedback, ModelInfo, PredictionRecord,
-    SuspiciousSession, UserFeedback, MAX_NOTES_BYTES,
+use crate::records::{
+    AnomalySummary, DailyStatistics, Feedback, ModelInfo, PredictionRecord, SuspiciousSession,
+    UserFeedback, MAX_NOTES_BYTES,
 };
+use crate::store;
+use crate::time::{MS_PER_DAY, MS_PER_HOUR};
 
 /// Largest `limit` accepted by list queries.
 pub const MAX_LIMIT: usize = 10_000;

@@ -28,8 +28,9 @@ use crate::config::EngineConfig;
 use crate::drift_window::DriftWindow;
 use crate::error::{EngineError, Result};
 use crate::metrics::{FeedbackTotals, Metrics};
+use crate::records::ModelInfo;
 use crate::schedule::{Schedule, ScheduleFlags};
-use crate::store::{self, ModelInfo, Store};
+use crate::store::{self, Store};
 use crate::window::TrainingWindow;
 
 struct Persisted {

@@ -5,13 +5,14 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anomaly_core::bundle::TrainingProgress;
 use anomaly_core::explain::AttributionMethod;
 use anomaly_core::features::{RequestEvent, FEATURE_NAMES};
 use anomaly_core::policy::Action;
 
 use super::*;
 use crate::outcome::{SkipReason, TrainOutcome, TrainReason};
-use crate::store::Feedback;
+use crate::records::Feedback;
 use crate::testkit::Traffic;
 
 const T0: i64 = 1_700_000_000_000;
@@ -23,8 +24,8 @@ pub(crate) fn small_config() -> EngineConfig {
     let mut c = EngineConfig::in_memory();
     c.isolation_forest.n_trees = 20;
     c.isolation_forest.sample_size = 64;
-    c.autoencoder.epochs = 5;
-    c.autoencoder.encoding_dim = 8;
+    c.autoencoder.params.epochs = 5;
+    c.autoencoder.params.encoding_dim = 8;
     c.retraining.min_samples_for_training = 200;
     c.retraining.auto_train = false;
     c.retraining.drift_window = 400;
@@ -181,7 +182,12 @@ fn training_reports_progress_registers_and_swaps() {
     ));
     let epochs = events
         .iter()
-        .filter(|e| matches!(e, TrainingEvent::Autoencoder { .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                TrainingEvent::Model(TrainingProgress::Autoencoder { .. })
+            )
+        })
         .count();
     assert!((1..=5).contains(&epochs), "{epochs} epoch events");
     assert!(events

@@ -22,7 +22,8 @@ use super::{ActiveModel, Engine, Inner, TrainingGuard};
 use crate::error::{EngineError, Result};
 use crate::lock;
 use crate::outcome::{LastTraining, SkipReason, TrainOutcome, TrainReason, TrainingEvent};
-use crate::store::{self, ModelInfo};
+use crate::records::ModelInfo;
+use crate::store;
 
 /// Slots copied per lock acquisition when a training copies the window (about 0.5 MB).
 const COPY_CHUNK: usize = 1024;

@@ -17,9 +17,9 @@
 //! transaction under real HTTP traffic: requests arrive a few hundred µs apart, each one wakes
 //! it (a futex wake paid inside the request thread's `try_send`), and it commits that one record
 //! before the next arrives. On a small machine the woken writer also preempts the request
-//! thread. Measured with Express and `mlAnomalyCheck` on two cores: ~1 writer wake-up and ~1
-//! extra preemption of the JS thread per request, and `Engine::predict` cost the caller 2-3×
-//! what the engine's own timer says (`predict/spaced_*` in `benches/engine.rs`).
+//! thread, and `Engine::predict` costs the caller several times what the engine's own timer
+//! says (measured with Express and with the `predict/spaced_*` benches: docs/benchmarks.md,
+//! "Group commit").
 //!
 //! So the writer commits in groups, on a tick:
 //! - *Idle* (nothing queued for a whole interval) it blocks in `recv()` and costs nothing; the
@@ -43,13 +43,10 @@
 //! `writerFlushIntervalMs: 0` gives the old behaviour (commit whatever is queued when the
 //! writer looks; one wake-up and one transaction per request under light load).
 //!
-//! Measured (2 shared cores, load ~2.7; Express + `mlAnomalyCheck` under autocannon, per
-//! request; and `predict/spaced_*`, requests 250 µs apart): writer wake-ups 0.8–1.4 → 0.04,
-//! writer CPU 38–52 → 25–27 µs, involuntary switches of the JS thread ~1–2 → ~0.8; the
-//! caller's median `predict` 45–52 → 14–15 µs (p99 160–220 → 30–36 µs) with the in-memory
-//! store and 72–79 → 13–14 µs (p99 210–370 → 33–39 µs) with a WAL file. By interval, writer
-//! CPU per request: 0 ms 52 µs, 2 ms 40, 5 ms 28–30, 10 ms 25–27, 25 ms 17–22; the JS thread
-//! gains nothing measurable beyond 5 ms. 10 ms keeps the durability window negligible.
+//! Why 10 ms by default: the writer's CPU per request falls with the interval and the request
+//! thread stops gaining beyond about 5 ms, while the interval is also what a crash of the
+//! process can lose; 10 ms keeps that window negligible (the measurements, by interval, are in
+//! docs/benchmarks.md, "Group commit").
 //!
 //! ## Durability
 //! A record is durable once its transaction commits (WAL, `synchronous=NORMAL`: a committed
@@ -68,8 +65,8 @@
 //! [`Store::close`] commits what is queued, checkpoints the WAL into the main file and joins
 //! the thread; it is idempotent, and `Drop` does the same best-effort.
 
+mod codec;
 mod queries;
-mod records;
 mod schema;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -83,12 +80,13 @@ use anomaly_core::policy::Action;
 use rusqlite::Connection;
 
 pub(crate) use queries::*;
-pub use records::{
-    civil_date, decode_features, encode_features, AnomalySummary, DailyStatistics, DriftState,
-    Feedback, ModelInfo, ModelScoreSummary, PerformanceAggregates, PredictionRecord,
-    SuspiciousSession, UserFeedback, MAX_NOTES_BYTES,
-};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+
+/// The records moved to [`crate::records`]; these names keep working for the bindings.
+pub use crate::records::{Feedback, PredictionRecord, UserFeedback};
+
+/// Store path that means "no file": a store that lives as long as the engine.
+pub const MEMORY_STORE: &str = ":memory:";
 
 use crate::error::{EngineError, Result};
 use crate::lock;
@@ -164,7 +162,7 @@ impl Store {
             stats: Arc::clone(&stats),
             batch_size,
             flush_interval: settings.flush_interval,
-            memory: path == crate::config::MEMORY_STORE,
+            memory: path == MEMORY_STORE,
             batch: Vec::with_capacity(batch_size.min(4096)),
             actions: Vec::new(),
         };
@@ -543,7 +541,7 @@ mod tests {
 
     #[test]
     fn a_query_commits_the_collected_batch_at_once_in_one_transaction() {
-        let store = open(crate::config::MEMORY_STORE, 1000, LONG);
+        let store = open(MEMORY_STORE, 1000, LONG);
         for id in 1..=100 {
             assert!(store.offer_prediction(record(id)));
         }
@@ -576,7 +574,7 @@ mod tests {
 
     #[test]
     fn records_are_committed_after_the_interval_without_a_query() {
-        let store = open(crate::config::MEMORY_STORE, 1000, Duration::from_millis(2));
+        let store = open(MEMORY_STORE, 1000, Duration::from_millis(2));
         for id in 1..=10 {
             assert!(store.offer_prediction(record(id)));
         }
@@ -588,7 +586,7 @@ mod tests {
 
     #[test]
     fn a_full_batch_is_committed_without_waiting_for_the_interval() {
-        let store = open(crate::config::MEMORY_STORE, 10, LONG);
+        let store = open(MEMORY_STORE, 10, LONG);
         for id in 1..=4 {
             assert!(store.offer_prediction(record(id)));
         }
@@ -632,7 +630,7 @@ mod tests {
 
     #[test]
     fn zero_interval_commits_each_record_the_writer_finds() {
-        let store = open(crate::config::MEMORY_STORE, 1000, Duration::ZERO);
+        let store = open(MEMORY_STORE, 1000, Duration::ZERO);
         for id in 1..=5 {
             assert!(store.offer_prediction(record(id)));
             // Each record is committed before the next is offered: five transactions.

@@ -5,15 +5,15 @@ use anomaly_core::explain::Explanation;
 use anomaly_core::policy::Action;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::records::{
-    civil_date, decode_features, encode_features, AnomalySummary, DailyStatistics, DriftState,
-    ModelInfo, ModelScoreSummary, PerformanceAggregates, PredictionRecord, SuspiciousSession,
-    UserFeedback,
-};
+use super::codec::{decode_features, encode_features};
 use super::PendingPrediction;
-use crate::config::MS_PER_DAY;
 use crate::error::{EngineError, Result};
 use crate::metrics::FeedbackTotals;
+use crate::records::{
+    AnomalySummary, DailyStatistics, DriftState, ModelInfo, ModelScoreSummary,
+    PerformanceAggregates, PredictionRecord, SuspiciousSession, UserFeedback,
+};
+use crate::time::{civil_date, MS_PER_DAY};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> EngineError {
     EngineError::Store(format!("corrupt {what} in the store: {e}"))

@@ -93,7 +93,7 @@ CREATE TABLE meta (
 
 /// Opens (creating if needed) the store at `path`, or an in-memory store for `":memory:"`.
 pub fn open(path: &str) -> Result<Connection> {
-    let memory = path == crate::config::MEMORY_STORE;
+    let memory = path == super::MEMORY_STORE;
     let conn = if memory {
         Connection::open_in_memory()
     } else {
@@ -258,7 +258,7 @@ mod tests {
             assert_eq!(mode.to_lowercase(), "wal");
         }
         open(&path).unwrap();
-        open(crate::config::MEMORY_STORE).unwrap();
+        open(crate::store::MEMORY_STORE).unwrap();
     }
 
     #[test]

@@ -1,16 +1,16 @@
-//! The stored records as the API returns them, and the binary form of feature vectors.
+//! The records the engine answers with: stored predictions, feedback, per-user summaries,
+//! aggregates and registered models.
 //!
-//! Field names (camelCase in JSON) follow the original's `MLPrediction` and `MLAnomalyModel`
-//! documents so that the routes answer with the shapes ExpenseFlow's dashboards read.
+//! They are the API's vocabulary, not the store's: the store reads and writes them, the engine's
+//! queries return them, the bindings translate them. Field names (camelCase in JSON) follow the
+//! original's `MLPrediction` and `MLAnomalyModel` documents so that the routes answer with the
+//! shapes ExpenseFlow's dashboards read.
 
 use anomaly_core::bundle::TrainingMetrics;
 use anomaly_core::drift::{DriftHistory, DriftReport};
 use anomaly_core::explain::{Explanation, FeatureContribution};
 use anomaly_core::policy::Action;
-use anomaly_core::N_FEATURES;
 use serde::{Deserialize, Serialize};
-
-use crate::error::{EngineError, Result};
 
 /// Feedback a user gave on one of their predictions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -169,67 +169,4 @@ pub struct ModelInfo {
     pub drift_detector_state: DriftState,
     /// Size of the stored binary bundle.
     pub size_bytes: u64,
-}
-
-/// Encodes a feature vector as little-endian `f64`s.
-pub fn encode_features(x: &[f64]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(x.len() * 8);
-    for v in x {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out
-}
-
-/// Decodes a stored feature vector; anything but 59 `f64`s is corruption.
-pub fn decode_features(bytes: &[u8]) -> Result<Vec<f64>> {
-    if bytes.len() != N_FEATURES * 8 {
-        return Err(EngineError::Store(format!(
-            "corrupt feature vector: {} bytes, expected {}",
-            bytes.len(),
-            N_FEATURES * 8
-        )));
-    }
-    Ok(bytes
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-        .collect())
-}
-
-/// `YYYY-MM-DD` of a UTC day number (days since 1970-01-01), by Howard Hinnant's
-/// `civil_from_days`.
-pub fn civil_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn features_round_trip_bit_exactly() {
-        let x: Vec<f64> = (0..N_FEATURES)
-            .map(|i| (i as f64).sin() * 1e-300 + i as f64)
-            .collect();
-        assert_eq!(decode_features(&encode_features(&x)).unwrap(), x);
-        assert!(decode_features(&[0u8; 10]).is_err());
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(-1), "1969-12-31");
-        // 2024-02-29 is day 19782 (python: (date(2024,2,29)-date(1970,1,1)).days)
-        assert_eq!(civil_date(19_782), "2024-02-29");
-        assert_eq!(civil_date(19_783), "2024-03-01");
-        assert_eq!(civil_date(2_932_896), "9999-12-31");
-    }
 }
