@@ -1,8 +1,18 @@
 //! JSON and binary encodings of a [`ModelBundle`], both validated on load.
+//!
+//! Schema 2 added the decision layer. Schema 1 bundles (the models stores hold from before)
+//! still load, as bundles without one: JSON by the field's default; binary, which postcard lays
+//! out field by field with no names, through [`SchemaV1`], the old layout.
 
 use serde::Deserialize;
 
-use super::{ModelBundle, SCHEMA_VERSION};
+use super::{ModelBundle, OLDEST_SCHEMA_VERSION, SCHEMA_VERSION};
+use crate::autoencoder::Autoencoder;
+use crate::calibration::{Calibration, CalibrationConfig};
+use crate::drift::{DriftConfig, DriftReference};
+use crate::ensemble::EnsembleConfig;
+use crate::forest::IsolationForest;
+use crate::scaler::RobustScaler;
 use crate::error::{CoreError, Result};
 
 /// The `format` field of every bundle.
@@ -38,7 +48,7 @@ impl ModelBundle {
         let header: Header = serde_json::from_str(text)
             .map_err(|e| CoreError::InvalidBundle(format!("not a JSON model bundle: {e}")))?;
         match (header.format.as_deref(), header.schema_version) {
-            (Some(FORMAT_NAME), Some(SCHEMA_VERSION)) => {}
+            (Some(FORMAT_NAME), Some(v)) if (OLDEST_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&v) => {}
             (Some(FORMAT_NAME), Some(found)) => {
                 return Err(CoreError::UnsupportedSchema {
                     found,
@@ -79,14 +89,21 @@ impl ModelBundle {
             ));
         }
         let found = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-        if found != SCHEMA_VERSION {
-            return Err(CoreError::UnsupportedSchema {
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        let (bundle, rest): (ModelBundle, &[u8]) = postcard::take_from_bytes(&bytes[8..])
-            .map_err(|e| CoreError::InvalidBundle(format!("malformed binary bundle: {e}")))?;
+        let malformed = |e: postcard::Error| CoreError::InvalidBundle(format!("malformed binary bundle: {e}"));
+        let (bundle, rest): (ModelBundle, &[u8]) = match found {
+            SCHEMA_VERSION => postcard::take_from_bytes(&bytes[8..]).map_err(malformed)?,
+            1 => {
+                let (old, rest): (SchemaV1, &[u8]) =
+                    postcard::take_from_bytes(&bytes[8..]).map_err(malformed)?;
+                (old.into(), rest)
+            }
+            _ => {
+                return Err(CoreError::UnsupportedSchema {
+                    found,
+                    supported: SCHEMA_VERSION,
+                })
+            }
+        };
         if !rest.is_empty() {
             return Err(CoreError::InvalidBundle(format!(
                 "{} unexpected bytes after the bundle",
@@ -95,5 +112,45 @@ impl ModelBundle {
         }
         bundle.validate()?;
         Ok(bundle)
+    }
+}
+
+/// The binary layout of schema 1: the fields of [`ModelBundle`] before the decision layer, in
+/// their order. Read only.
+#[derive(Deserialize)]
+struct SchemaV1 {
+    format: String,
+    schema_version: u32,
+    feature_names: Vec<String>,
+    scaler: RobustScaler,
+    isolation_forest: IsolationForest,
+    autoencoder: Autoencoder,
+    calibration: Calibration,
+    ensemble: EnsembleConfig,
+    baseline: super::Baseline,
+    training: super::TrainingMetrics,
+    drift_reference: DriftReference,
+    drift_config: DriftConfig,
+    calibration_config: CalibrationConfig,
+}
+
+impl From<SchemaV1> for ModelBundle {
+    fn from(v: SchemaV1) -> ModelBundle {
+        ModelBundle {
+            format: v.format,
+            schema_version: v.schema_version,
+            feature_names: v.feature_names,
+            scaler: v.scaler,
+            isolation_forest: v.isolation_forest,
+            autoencoder: v.autoencoder,
+            calibration: v.calibration,
+            ensemble: v.ensemble,
+            baseline: v.baseline,
+            training: v.training,
+            drift_reference: v.drift_reference,
+            drift_config: v.drift_config,
+            calibration_config: v.calibration_config,
+            decision: None,
+        }
     }
 }

@@ -39,7 +39,10 @@ pub use predict::{Prediction, Workspace};
 pub use train::{TrainConfig, TrainingProgress, MIN_TRAINING_ROWS};
 
 /// Version of the bundle layout this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Oldest schema version still read (schema 1 bundles have no decision layer).
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
 /// What the contributions of an explanation are measured from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -99,6 +102,10 @@ pub struct ModelBundle {
     pub drift_config: DriftConfig,
     /// Settings of the calibration fit (kept so a retrain can reproduce it).
     pub calibration_config: CalibrationConfig,
+    /// The decision layer fitted on the training window's sessions (schema 2; `None` for a
+    /// bundle trained without sessions, whose actions come from the composite alone).
+    #[serde(default)]
+    pub decision: Option<crate::decision::DecisionModel>,
 }
 
 impl ModelBundle {
@@ -140,7 +147,7 @@ impl ModelBundle {
                 self.format
             ));
         }
-        if self.schema_version != SCHEMA_VERSION {
+        if !(OLDEST_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&self.schema_version) {
             return Err(CoreError::UnsupportedSchema {
                 found: self.schema_version,
                 supported: SCHEMA_VERSION,
@@ -176,6 +183,9 @@ impl ModelBundle {
         self.drift_reference
             .validate()
             .map_err(in_part("drift reference"))?;
+        if let Some(d) = &self.decision {
+            d.validate().map_err(in_part("decision"))?;
+        }
         let b = &self.baseline;
         let finite = b.forest_path_length.is_finite()
             && b.autoencoder_error.is_finite()

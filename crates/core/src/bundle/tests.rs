@@ -162,7 +162,7 @@ fn corrupt_and_foreign_bundles_are_clear_errors() {
     future[4] = 99;
     assert_eq!(
         msg(ModelBundle::from_bytes(&future)),
-        "unsupported model schema version 99 (this build reads version 1)"
+        "unsupported model schema version 99 (this build reads version 2)"
     );
     assert!(
         msg(ModelBundle::from_bytes(&bytes[..bytes.len() / 2])).contains("malformed binary bundle")
@@ -172,8 +172,8 @@ fn corrupt_and_foreign_bundles_are_clear_errors() {
     assert!(msg(ModelBundle::from_json("not json")).contains("not a JSON model bundle"));
     let json = bundle
         .to_json()
-        .replacen("\"schemaVersion\":1", "\"schemaVersion\":2", 1);
-    assert!(msg(ModelBundle::from_json(&json)).contains("unsupported model schema version 2"));
+        .replacen("\"schemaVersion\":2", "\"schemaVersion\":3", 1);
+    assert!(msg(ModelBundle::from_json(&json)).contains("unsupported model schema version 3"));
 
     let mut value: serde_json::Value = serde_json::from_str(&bundle.to_json()).unwrap();
     value["featureNames"].as_array_mut().unwrap().pop();
@@ -187,6 +187,25 @@ fn corrupt_and_foreign_bundles_are_clear_errors() {
     value["baseline"]["forestPathLength"] = serde_json::json!(1e308);
     value["baseline"]["autoencoderError"] = serde_json::Value::Null;
     assert!(msg(ModelBundle::from_json(&value.to_string())).contains("malformed bundle"));
+}
+
+#[test]
+fn schema_1_bundles_still_load_without_a_decision_layer() {
+    let (mut bundle, data) = trained(9);
+    assert!(bundle.decision.is_none());
+    bundle.schema_version = 1;
+    // Binary: schema 1 is schema 2 without the trailing decision (postcard writes `None` as one
+    // zero byte at the end).
+    let mut bytes = bundle.to_bytes();
+    assert_eq!(bytes.pop(), Some(0));
+    bytes[4..8].copy_from_slice(&1u32.to_le_bytes());
+    let old = ModelBundle::from_bytes(&bytes).unwrap();
+    assert_eq!(old, bundle);
+    assert_eq!(old.score(&data.row(0).to_vec()).unwrap(), bundle.score(&data.row(0).to_vec()).unwrap());
+    // JSON: without the field
+    let mut value: serde_json::Value = serde_json::from_str(&bundle.to_json()).unwrap();
+    value.as_object_mut().unwrap().remove("decision");
+    assert_eq!(ModelBundle::from_json(&value.to_string()).unwrap(), bundle);
 }
 
 #[test]

@@ -206,6 +206,7 @@ impl ModelBundle {
             drift_reference,
             drift_config: config.drift.clone(),
             calibration_config: config.calibration.clone(),
+            decision: None,
         };
         progress(&TrainingProgress::Done);
         Ok(bundle)

@@ -65,6 +65,10 @@ pub struct FitInput<'a> {
 pub struct FitReport {
     pub requests: usize,
     pub sessions: usize,
+    /// Distinct users among the training requests.
+    pub users: usize,
+    /// Days between the oldest and the newest training request.
+    pub span_days: f64,
     pub strict_sessions: usize,
     pub censored: Censored,
     /// Shares of sessions (censored ones included) at or above each level on the training
@@ -227,6 +231,8 @@ impl DecisionModel {
             report: FitReport {
                 requests: 0,
                 sessions: 0,
+                users: 0,
+                span_days: 0.0,
                 strict_sessions: 0,
                 censored: Censored::default(),
                 shares: LevelShares::default(),
@@ -325,9 +331,15 @@ impl DecisionModel {
                         .is_some_and(|t| s.strict_total.is_some_and(|x| x >= t.strict))
             })
             .count();
+        let users: std::collections::HashSet<u64> = rows.iter().map(|r| r.keys.user).collect();
+        let (lo, hi) = rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| {
+            (lo.min(r.timestamp), hi.max(r.timestamp))
+        });
         let report = FitReport {
             requests: rows.len(),
             sessions: sessions.len(),
+            users: users.len(),
+            span_days: (hi.saturating_sub(lo)).max(0) as f64 / 86_400_000.0,
             strict_sessions: strict_sessions.len(),
             censored: c,
             shares: LevelShares {
