@@ -46,6 +46,8 @@ async function trainedService({ store = ':memory:', users = 20, days = 5, seed =
     autoTrain: false,
     schedules: false,
     ...options,
+    // a few users over a few days: below the default coverage a model only learns (monitors)
+    prediction: { learning: { minDays: 0, minUsers: 1 }, ...(options.prediction || {}) },
   });
   const traffic = normalTraffic({ seed, users, days, start: recentMonday(2) });
   for (const e of traffic.events) await service.predictStreaming(e.sessionId, e.userId, contextOf(e));

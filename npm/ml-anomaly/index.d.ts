@@ -81,7 +81,31 @@ export interface FeatureContribution {
 export type PredictionExplanation = FeatureContribution[] & {
   readonly topFeatures: FeatureContribution[];
   readonly summary?: string;
+  /** How earlier requests' evidence escalated this one, in words (anomalies decided by evidence). */
+  readonly evidence?: string;
 };
+
+/**
+ * How the decision layer reached the action (docs/models.md, "How a score becomes an action"):
+ * the evidence accumulated on the request's user, device and source address across requests and
+ * session ids, mapped to a score whose thresholds were fitted to the friction budget.
+ */
+export interface Decision {
+  /** Decision score in [0, 1]; 0.70 / 0.80 / 0.90 are CHALLENGE / REQUIRE_2FA / BLOCK. */
+  score: number;
+  /** The enforceable evidence, in nats of surprise beyond normal traffic. */
+  evidence: number;
+  /** Whose evidence decided: 'user', 'device' or 'source' (null: none yet). */
+  entity: 'user' | 'device' | 'source' | null;
+  /** predictionIds of the earlier requests that escalated this one, most recent first (up to 8). */
+  contributors: number[];
+  /** The model is still learning this traffic: nothing above MONITOR is enforced. */
+  learning: boolean;
+  /** What strictMLCheck denies (the strict friction budget). */
+  strictDenied: boolean;
+  /** Factor a reported false positive applied to this request's surprise (1 = none). */
+  discount: number;
+}
 
 /** The answer of `predictStreaming`: the original's shape plus extras. */
 export interface Prediction {
@@ -107,12 +131,17 @@ export interface Prediction {
   modelAgreement?: number;
   /**
    * What the standard middleware enforces, as the engine decided (and stored as `actionTaken`):
-   * the recommended action when the confidence is above `prediction.enforceMinConfidence`
-   * (0.8), MONITOR otherwise.
+   * by the decision layer when the model has one (`decision`); for an older model, the
+   * recommended action when the confidence is above `prediction.enforceMinConfidence` (0.8),
+   * MONITOR otherwise. A model in learning mode enforces nothing above MONITOR.
    */
   enforcedAction?: Action;
   /** One-line readable explanation, on anomalies. */
   summary?: string;
+  /** How earlier requests' evidence escalated this one, in words (when it did). */
+  evidence?: string;
+  /** The decision layer's side of the answer; null for a fallback or an older model. */
+  decision?: Decision | null;
   /** Behavioral signals derived from this request (IMPOSSIBLE_TRAVEL, NEW_DEVICE...). */
   signals?: string[];
   /** The event time used, ms since the epoch. */

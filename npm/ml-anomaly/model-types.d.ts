@@ -62,6 +62,11 @@ export interface ModelExplanation {
   /** Composite score at the baselines. */
   baseValue: number;
   composite: number;
+  /**
+   * How the evidence of earlier requests decided this one's action, in words (the service's
+   * decision layer sets it; absent from a model's own explanation).
+   */
+  evidence?: string;
 }
 
 export interface ModelPrediction {

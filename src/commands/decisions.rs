@@ -14,7 +14,6 @@
 //!   confirmed attack for an attacked one): normal friction with and without that feedback.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
 
 use anomaly_core::bundle::ModelBundle;
 use anomaly_core::decision::fit::Censored;
@@ -23,7 +22,7 @@ use anomaly_core::decision::{
     FitInput, TrainingRow,
 };
 use anomaly_core::explain::AttributionMethod;
-use anomaly_core::features::{feature_index, BehaviorState, Sensitivity, StateConfig};
+use anomaly_core::features::{BehaviorState, StateConfig};
 use anomaly_core::policy::{Action, ActionPolicy};
 use anomaly_core::simulate::{LabeledEvent, Scenario};
 use anomaly_core::N_FEATURES;
@@ -98,24 +97,9 @@ pub struct DecisionsReport {
     pub analyst_reviews: usize,
 }
 
-/// A fixed (unkeyed) hash of an identity string: the quality run needs no secret.
-fn hash_of(kind: u8, s: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    kind.hash(&mut h);
-    s.hash(&mut h);
-    h.finish()
-}
-
-/// The identities of a request, as the engine hashes them.
+/// The identities of a request, as the engine hashes them (the quality run needs no secret).
 pub fn keys_of(e: &anomaly_core::features::RequestEvent) -> EntityKeys {
-    // A device is its fingerprint; a user agent is shared by thousands of people.
-    let device = e.device_fingerprint.as_deref().map(|d| hash_of(2, d));
-    EntityKeys {
-        session: hash_of(0, &e.session_id),
-        user: hash_of(1, &e.user_id),
-        device,
-        source: e.ip_address.as_deref().map(|ip| hash_of(3, ip)),
-    }
+    EntityKeys::of_event(0, e)
 }
 
 struct Scored {
@@ -148,11 +132,6 @@ fn features_of(events: &[LabeledEvent]) -> Result<Vec<f64>, CliError> {
         out[i * N_FEATURES..(i + 1) * N_FEATURES].copy_from_slice(&row);
     }
     Ok(out)
-}
-
-fn is_strict(x: &[f64]) -> bool {
-    let i = feature_index("endpoint_sensitivity").unwrap_or(0);
-    x[i] >= f64::from(Sensitivity::Critical.ordinal())
 }
 
 /// What was decided for one live request.
@@ -218,7 +197,8 @@ fn replay(
         out.push(Outcome {
             score,
             enforced: action_of_score(score, &policy),
-            strict_denied: is_strict(x) && model.strict_denies(level, total),
+            strict_denied: anomaly_core::decision::is_strict_request(x)
+                && model.strict_denies(level, total),
         });
     }
     out
@@ -294,7 +274,9 @@ fn friction(events: &[LabeledEvent], features: &[f64], outcomes: &[Outcome]) -> 
             .entry(e.event.session_id.as_str())
             .or_insert((Action::Allow, false, false));
         s.0 = s.0.max(o.enforced);
-        let strict = is_strict(&features[i * N_FEATURES..(i + 1) * N_FEATURES]);
+        let strict = anomaly_core::decision::is_strict_request(
+            &features[i * N_FEATURES..(i + 1) * N_FEATURES],
+        );
         s.1 |= strict;
         s.2 |= strict && o.strict_denied;
     }
@@ -439,7 +421,7 @@ pub fn evaluate(
         Holdout::None => vec![true; prefix],
         Holdout::Sessions => events[..prefix]
             .iter()
-            .map(|e| keys_of(&e.event).session % 5 == 0)
+            .map(|e| keys_of(&e.event).session.is_multiple_of(5))
             .collect(),
         Holdout::Recent => (0..prefix).map(|i| i >= prefix * 4 / 5).collect(),
     };
@@ -476,7 +458,7 @@ pub fn evaluate(
             keys: keys_of(&e.event),
             composite: s.composite,
             confidence: s.confidence,
-            strict: is_strict(x),
+            strict: anomaly_core::decision::is_strict_request(x),
             features: x,
         })
         .collect();
@@ -504,7 +486,9 @@ pub fn evaluate(
                 } else {
                     Action::Monitor
                 },
-                strict_denied: is_strict(x) && policy.is_anomaly(s.composite) && s.composite > 0.7,
+                strict_denied: anomaly_core::decision::is_strict_request(x)
+                    && policy.is_anomaly(s.composite)
+                    && s.composite > 0.7,
             }
         })
         .collect();

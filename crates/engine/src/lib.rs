@@ -112,7 +112,7 @@ pub mod window;
 pub use config::EngineConfig;
 pub use engine::{resolve_config, Engine, TrainingListener, MAX_LIMIT, MAX_PERIOD_DAYS};
 pub use error::{EngineError, Result};
-pub use outcome::{PredictionOutcome, TrainOutcome, TrainingEvent};
+pub use outcome::{DecisionOutcome, PredictionOutcome, TrainOutcome, TrainingEvent};
 
 /// Locks a mutex, recovering the data if another thread panicked while holding it: every
 /// structure the engine guards stays memory-safe and bounded after a panic, and refusing all

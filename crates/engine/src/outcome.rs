@@ -59,6 +59,35 @@ pub struct PredictionOutcome {
     pub features: Vec<f64>,
     /// Behavioral signals the pipeline derived from this request (e.g. `IMPOSSIBLE_TRAVEL`).
     pub signals: Vec<DerivedKind>,
+    /// The decision layer's side of the answer, when the model has one (see
+    /// [`DecisionOutcome`]); `None` for a fallback and for a model trained before it existed,
+    /// whose answer follows the per-request rule.
+    #[serde(default)]
+    pub decision: Option<DecisionOutcome>,
+}
+
+/// How the decision layer reached an answer's action (docs/models.md, "How a score becomes an
+/// action"): the evidence accumulated on the request's user, device or source, the score it
+/// maps to, and what was enforced because of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionOutcome {
+    /// The decision score in [0, 1]: 0.70, 0.80 and 0.90 are the CHALLENGE, REQUIRE_2FA and
+    /// BLOCK thresholds fitted to the friction budget.
+    pub score: f64,
+    /// The enforceable evidence (nats of surprise beyond what normal traffic shows).
+    pub evidence: f64,
+    /// The entity whose evidence decided (`user`, `device` or `source`), if any.
+    pub entity: Option<String>,
+    /// Ids of the earlier requests whose evidence escalated this one, most recent first.
+    pub contributors: Vec<i64>,
+    /// True while the model is too young to act (it then enforces nothing above MONITOR).
+    pub learning: bool,
+    /// What `strictMLCheck` denies: the strict budget's threshold was reached.
+    pub strict_denied: bool,
+    /// The factor a reported false positive of the user applied to this request's surprise
+    /// (1 = none).
+    pub discount: f64,
 }
 
 impl PredictionOutcome {
@@ -91,6 +120,7 @@ impl PredictionOutcome {
             error,
             features,
             signals: Vec::new(),
+            decision: None,
         }
     }
 }
@@ -154,6 +184,8 @@ pub enum TrainReason {
     Drift,
     /// The periodic forced retrain.
     Scheduled,
+    /// A model in learning mode retrained once the window covered enough traffic.
+    Graduation,
 }
 
 /// The result of [`crate::Engine::train`].
@@ -164,7 +196,14 @@ pub enum TrainOutcome {
     Trained {
         version: u32,
         reason: TrainReason,
+        /// Vectors the models learned from.
         training_size: usize,
+        /// Vectors that were anomalies when offered: they calibrated the scores but taught
+        /// nothing (docs/models.md, "What the model learns from").
+        quarantined: usize,
+        /// Vectors left out: their session met friction, or their user, device or source was
+        /// confirmed as an attacker.
+        excluded: usize,
         duration_ms: f64,
         metrics: Box<TrainingMetrics>,
     },
@@ -282,6 +321,11 @@ pub struct MaintenanceOutcome {
     pub due: Due,
     pub drift: Option<DriftCheckOutcome>,
     pub forced_retrain: Option<TrainOutcome>,
+    /// The retrain of a model in learning mode once the window covered enough traffic.
+    pub graduation: Option<TrainOutcome>,
+    /// Alarms confirmed as attacks for want of a false-positive report
+    /// (`decision.feedback.confirmAfterMs`).
+    pub confirmed_alarms: usize,
     pub pruned_predictions: usize,
     pub pruned_training_samples: usize,
     pub pruned_models: usize,

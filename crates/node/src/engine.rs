@@ -22,7 +22,7 @@ use napi::bindgen_prelude::Float64ArraySlice;
 
 use crate::errors::{guard_js, Failure};
 use crate::event::{JsEvent, JsGeoPoint, JsSignal};
-use crate::prediction::{self, slot, ACTIONS, SIGNAL_NAMES};
+use crate::prediction::{self, slot, ACTIONS, ENTITIES, SIGNAL_NAMES};
 use crate::task::{to_json, EngineTask};
 
 /// A user's feedback on one of their predictions.
@@ -158,6 +158,12 @@ impl NativeEngine {
     #[napi]
     pub fn signal_names(&self) -> Vec<&'static str> {
         SIGNAL_NAMES.iter().map(|k| k.as_str()).collect()
+    }
+
+    /// The entity names, by the index `predictInto` writes in `DECISION_ENTITY`.
+    #[napi]
+    pub fn entity_names(&self) -> Vec<&'static str> {
+        ENTITIES.iter().map(|e| e.as_str()).collect()
     }
 
     /// The action names, by the index `predictInto` writes.

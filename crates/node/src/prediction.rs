@@ -12,6 +12,7 @@
 //! The layout ([`slot`]) is declared once, here; `layout()` exports it and npm/ml-anomaly/lib/
 //! prediction.js decodes answers with what it reads from there.
 
+use anomaly_core::decision::EntityKind;
 use anomaly_core::features::DerivedKind;
 use anomaly_core::policy::Action;
 use anomaly_core::N_FEATURES;
@@ -33,7 +34,8 @@ macro_rules! slots {
 }
 
 slots! {
-    /// Bit 0: isAnomaly; bit 1: fallback; bit 2: scored by a model (scores valid).
+    /// Bit 0: isAnomaly; bit 1: fallback; bit 2: scored by a model (scores valid); the other
+    /// `FLAG_*` bits below.
     FLAGS = 0;
     ANOMALY_SCORE = 1;
     CONFIDENCE = 2;
@@ -53,10 +55,24 @@ slots! {
     ENGINE_TIME_US = 12;
     /// Bit i: the pipeline derived signal i of [`SIGNAL_NAMES`](super::SIGNAL_NAMES) from this request.
     SIGNALS = 13;
+    /// The decision layer's score (valid with `FLAG_DECIDED`).
+    DECISION_SCORE = 14;
+    /// Its enforceable evidence (nats).
+    DECISION_EVIDENCE = 15;
+    /// Index into [`ENTITIES`](super::ENTITIES) of the entity whose evidence decided, −1 none.
+    DECISION_ENTITY = 16;
+    /// Factor a reported false positive applied (1 = none).
+    DECISION_DISCOUNT = 17;
+    /// Number of contributing earlier predictions that follow (at most `CONTRIB_MAX`).
+    CONTRIB_COUNT = 18;
+    /// Their ids, most recent first.
+    CONTRIB = 19;
+    /// Contributors the buffer carries.
+    CONTRIB_MAX = 8;
     /// Number of explained features that follow.
-    TOP_COUNT = 14;
+    TOP_COUNT = CONTRIB + CONTRIB_MAX;
     /// First explained feature: (feature index or −1, contribution, value, normalized value).
-    TOP = 15;
+    TOP = TOP_COUNT + 1;
     /// Values per explained feature.
     TOP_STRIDE = 4;
     /// Length of a buffer that holds any answer (every feature explained).
@@ -67,6 +83,17 @@ slots! {
 pub const FLAG_ANOMALY: u32 = 1;
 pub const FLAG_FALLBACK: u32 = 2;
 pub const FLAG_SCORED: u32 = 4;
+/// The decision layer decided the action (the `DECISION_*` slots are valid).
+pub const FLAG_DECIDED: u32 = 8;
+/// The model is in learning mode: it enforces nothing above MONITOR.
+pub const FLAG_LEARNING: u32 = 16;
+/// The strict check denies this request.
+pub const FLAG_STRICT_DENIED: u32 = 32;
+/// The returned text is the summary, a newline, and the evidence in words.
+pub const FLAG_EVIDENCE_TEXT: u32 = 64;
+
+/// Entities of `DECISION_ENTITY`, by index.
+pub const ENTITIES: [EntityKind; 3] = EntityKind::ALL;
 
 /// Actions by index, mildest first (the index written to the buffer).
 pub const ACTIONS: [Action; 5] = Action::ALL;
@@ -117,6 +144,29 @@ pub fn write(o: &PredictionOutcome, out: &mut [f64]) -> Option<String> {
     }
     out[slot::ENGINE_TIME_US] = o.processing_time_us;
     out[slot::SIGNALS] = signal_mask(&o.signals);
+    out[slot::CONTRIB_COUNT] = 0.0;
+    if let Some(d) = &o.decision {
+        flags |= FLAG_DECIDED;
+        if d.learning {
+            flags |= FLAG_LEARNING;
+        }
+        if d.strict_denied {
+            flags |= FLAG_STRICT_DENIED;
+        }
+        out[slot::DECISION_SCORE] = d.score;
+        out[slot::DECISION_EVIDENCE] = d.evidence;
+        out[slot::DECISION_ENTITY] = d
+            .entity
+            .as_deref()
+            .and_then(|e| ENTITIES.iter().position(|x| x.as_str() == e))
+            .map_or(-1.0, |i| i as f64);
+        out[slot::DECISION_DISCOUNT] = d.discount;
+        let n = d.contributors.len().min(slot::CONTRIB_MAX);
+        out[slot::CONTRIB_COUNT] = n as f64;
+        for (i, id) in d.contributors.iter().take(n).enumerate() {
+            out[slot::CONTRIB + i] = *id as f64;
+        }
+    }
     let n = o.top_features.len().min(N_FEATURES);
     out[slot::TOP_COUNT] = n as f64;
     for (i, f) in o.top_features.iter().take(n).enumerate() {
@@ -126,14 +176,22 @@ pub fn write(o: &PredictionOutcome, out: &mut [f64]) -> Option<String> {
         out[b + 2] = f.value;
         out[b + 3] = f.normalized_value;
     }
-    out[slot::FLAGS] = f64::from(flags);
     if o.fallback {
-        o.error.clone()
-    } else if o.is_anomaly {
-        o.explanation.as_ref().map(|e| e.summary.clone())
-    } else {
-        None
+        out[slot::FLAGS] = f64::from(flags);
+        return o.error.clone();
     }
+    let text = match (o.is_anomaly, &o.explanation) {
+        (true, Some(e)) => match &e.evidence {
+            Some(words) => {
+                flags |= FLAG_EVIDENCE_TEXT;
+                Some(format!("{}\n{words}", e.summary))
+            }
+            None => Some(e.summary.clone()),
+        },
+        _ => None,
+    };
+    out[slot::FLAGS] = f64::from(flags);
+    text
 }
 
 /// The layout as `(name, number)` pairs: every slot of [`slot`] and the flag bits
@@ -144,6 +202,10 @@ pub fn layout() -> Vec<(&'static str, u32)> {
         ("FLAG_ANOMALY", FLAG_ANOMALY),
         ("FLAG_FALLBACK", FLAG_FALLBACK),
         ("FLAG_SCORED", FLAG_SCORED),
+        ("FLAG_DECIDED", FLAG_DECIDED),
+        ("FLAG_LEARNING", FLAG_LEARNING),
+        ("FLAG_STRICT_DENIED", FLAG_STRICT_DENIED),
+        ("FLAG_EVIDENCE_TEXT", FLAG_EVIDENCE_TEXT),
     ];
     SLOTS
         .iter()
@@ -204,6 +266,7 @@ mod tests {
                 method: AttributionMethod::Fast,
                 base_value: 0.3,
                 composite: scores.composite,
+                evidence: None,
             }),
             model_version: scored.then_some(3),
             processing_time_us: 7.5,
@@ -211,6 +274,7 @@ mod tests {
             error: (!scored).then(|| "no model".to_string()),
             features: vec![0.0; N_FEATURES],
             signals: vec![DerivedKind::ImpossibleTravel, DerivedKind::NewDevice],
+            decision: None,
         }
     }
 
@@ -254,6 +318,50 @@ mod tests {
         assert_eq!(out[slot::TOP_COUNT], 2.0);
         let age = feature_index("session_age").unwrap() as f64;
         assert_eq!(&out[slot::TOP + 4..slot::TOP + 8], &[age, -0.1, 3.0, 1.5]);
+    }
+
+    #[test]
+    fn writes_the_decision_and_its_evidence() {
+        let mut o = outcome(true);
+        o.decision = Some(anomaly_engine::DecisionOutcome {
+            score: 0.84,
+            evidence: 9.5,
+            entity: Some("device".into()),
+            contributors: (1..=12).rev().collect(),
+            learning: true,
+            strict_denied: true,
+            discount: 0.6,
+        });
+        if let Some(e) = o.explanation.as_mut() {
+            e.evidence = Some("Escalated by 12 earlier requests.".into());
+        }
+        let mut out = vec![f64::NAN; slot::LEN];
+        let text = write(&o, &mut out);
+        assert_eq!(
+            text.as_deref(),
+            Some("BLOCK: score 0.93\nEscalated by 12 earlier requests.")
+        );
+        let flags = out[slot::FLAGS] as u32;
+        for bit in [
+            FLAG_DECIDED,
+            FLAG_LEARNING,
+            FLAG_STRICT_DENIED,
+            FLAG_EVIDENCE_TEXT,
+        ] {
+            assert_ne!(flags & bit, 0, "flag {bit}");
+        }
+        assert_eq!(out[slot::DECISION_SCORE], 0.84);
+        assert_eq!(out[slot::DECISION_EVIDENCE], 9.5);
+        assert_eq!(out[slot::DECISION_ENTITY], 1.0, "device");
+        assert_eq!(out[slot::DECISION_DISCOUNT], 0.6);
+        assert_eq!(out[slot::CONTRIB_COUNT], slot::CONTRIB_MAX as f64, "capped");
+        assert_eq!(out[slot::CONTRIB], 12.0, "most recent first");
+        // the next answer without a decision clears the count
+        let mut plain = outcome(true);
+        plain.decision = None;
+        write(&plain, &mut out);
+        assert_eq!(out[slot::CONTRIB_COUNT], 0.0);
+        assert_eq!(out[slot::FLAGS] as u32 & FLAG_DECIDED, 0);
     }
 
     #[test]

@@ -13,7 +13,10 @@
  * error: `req.mlPrediction = { error, fallback: true }` and `next()`.
  *
  * `strictMLCheck` (fails closed): 401 without an identity; scores with the endpoint sensitivity
- * forced to CRITICAL; an anomaly with score > 0.7 answers 403; an error (thrown, or a fallback
+ * forced to CRITICAL; answers 403 when the engine's decision layer says the strict check denies
+ * (`prediction.decision.strictDenied`: the strict friction budget, fitted on the training
+ * sessions), or — for a model without a decision layer, or another service's prediction — the
+ * original's rule, an anomaly with score > 0.7; an error (thrown, or a fallback
  * carrying an error, since our service reports engine failures that way instead of throwing)
  * answers 503. A fallback without error (no model trained yet) lets the request through, as in the
  * original.
@@ -95,6 +98,13 @@ const SEVERITY_OF_ACTION = Object.freeze({
 
 function isThenable(x) {
   return x !== null && typeof x === 'object' && typeof x.then === 'function';
+}
+
+/** Whether the strict check denies a prediction (see the module docs). */
+function strictDenies(prediction) {
+  const d = prediction.decision;
+  if (d && typeof d.strictDenied === 'boolean') return d.strictDenied;
+  return prediction.isAnomaly === true && prediction.anomalyScore > 0.7;
 }
 
 /**
@@ -329,7 +339,7 @@ function createMiddleware(service, options = {}) {
         logFailure(`ml-anomaly: strictMLCheck failing closed: ${prediction.error}`);
         return 'unavailable';
       }
-      if (prediction.isAnomaly && prediction.anomalyScore > 0.7) {
+      if (strictDenies(prediction)) {
         reportSecurityEvent(identity, prediction, context || strictContext(), 'strict');
         // The 403 is what was done to this request: its record says so.
         if (typeof service.recordActionTaken === 'function') service.recordActionTaken(prediction.predictionId, 'BLOCK');

@@ -30,9 +30,10 @@ const NO_VERSIONS = Object.freeze({ isolationForest: null, autoencoder: null });
  * `explanation.summary`) works on the streaming answer too. Both are non-enumerable: the array
  * still equals, serializes and spreads as the plain array of entries.
  */
-function explanationOf(entries, summary) {
+function explanationOf(entries, summary, evidence) {
   Object.defineProperty(entries, 'topFeatures', { value: entries, writable: true, configurable: true });
   if (summary !== undefined) Object.defineProperty(entries, 'summary', { value: summary, writable: true, configurable: true });
+  if (evidence !== undefined) Object.defineProperty(entries, 'evidence', { value: evidence, writable: true, configurable: true });
   return entries;
 }
 
@@ -47,7 +48,7 @@ function makePrediction(f) {
     isAnomaly: f.isAnomaly === true,
     anomalyScore: f.anomalyScore || 0,
     confidence: f.confidence || 0,
-    explanation: explanationOf(f.explanation || [], f.summary),
+    explanation: explanationOf(f.explanation || [], f.summary, f.evidence),
     modelVersions: version === null ? { ...NO_VERSIONS } : { isolationForest: version, autoencoder: version },
     action: f.action || 'ALLOW',
     fallback: f.fallback !== false,
@@ -57,6 +58,8 @@ function makePrediction(f) {
     scores: f.scores,
     modelAgreement: f.modelAgreement,
     summary: f.summary,
+    evidence: f.evidence,
+    decision: f.decision || null,
     signals: f.signals || [],
     timestamp: f.timestamp,
     engineTimeUs: f.engineTimeUs,
@@ -120,7 +123,8 @@ function batchPrediction(b) {
 class Codec {
   constructor(engine) {
     const L = engine.layout();
-    for (const name of ['FLAGS', 'TOP', 'TOP_STRIDE', 'TOP_COUNT', 'LEN', 'FLAG_ANOMALY', 'FLAG_FALLBACK', 'FLAG_SCORED']) {
+    for (const name of ['FLAGS', 'TOP', 'TOP_STRIDE', 'TOP_COUNT', 'LEN', 'FLAG_ANOMALY', 'FLAG_FALLBACK', 'FLAG_SCORED',
+      'FLAG_DECIDED', 'FLAG_LEARNING', 'FLAG_STRICT_DENIED', 'FLAG_EVIDENCE_TEXT', 'DECISION_SCORE', 'CONTRIB', 'CONTRIB_COUNT']) {
       if (!Number.isInteger(L[name])) {
         throw new Error(`ml-anomaly: the native addon's answer layout has no ${name}; rebuild it with scripts/build-addon.sh`);
       }
@@ -131,6 +135,7 @@ class Codec {
     this.features = engine.featureNames();
     this.signals = engine.signalNames();
     this.actions = engine.actionNames();
+    this.entities = engine.entityNames();
   }
 
   /** Observes and scores one event (built by validate.toEvent); returns the prediction. */
@@ -160,6 +165,24 @@ class Codec {
     return this.decode(text);
   }
 
+  /** The decision layer's side of the answer (see the engine's `DecisionOutcome`). */
+  decision(flags) {
+    const { out, L } = this;
+    const n = out[L.CONTRIB_COUNT];
+    const contributors = new Array(n);
+    for (let i = 0; i < n; i++) contributors[i] = out[L.CONTRIB + i];
+    const entity = out[L.DECISION_ENTITY];
+    return {
+      score: out[L.DECISION_SCORE],
+      evidence: out[L.DECISION_EVIDENCE],
+      entity: entity >= 0 ? this.entities[entity] : null,
+      contributors,
+      learning: (flags & L.FLAG_LEARNING) !== 0,
+      strictDenied: (flags & L.FLAG_STRICT_DENIED) !== 0,
+      discount: out[L.DECISION_DISCOUNT],
+    };
+  }
+
   decode(text) {
     const { out, L } = this;
     const flags = out[L.FLAGS];
@@ -177,12 +200,21 @@ class Codec {
       };
     }
     const hasText = text !== null && text !== undefined;
+    let summary = hasText && !fallback ? text : undefined;
+    let evidence;
+    if (summary !== undefined && (flags & L.FLAG_EVIDENCE_TEXT) !== 0) {
+      const cut = summary.indexOf('\n');
+      evidence = summary.slice(cut + 1);
+      summary = summary.slice(0, cut);
+    }
     return makePrediction({
       isAnomaly: (flags & L.FLAG_ANOMALY) !== 0,
       anomalyScore: out[L.ANOMALY_SCORE],
       confidence: out[L.CONFIDENCE],
       explanation,
-      summary: hasText && !fallback ? text : undefined,
+      summary,
+      evidence,
+      decision: (flags & L.FLAG_DECIDED) !== 0 ? this.decision(flags) : null,
       action: this.actions[out[L.ACTION]],
       fallback,
       predictionId: out[L.PREDICTION_ID],

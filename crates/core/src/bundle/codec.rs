@@ -11,9 +11,9 @@ use crate::autoencoder::Autoencoder;
 use crate::calibration::{Calibration, CalibrationConfig};
 use crate::drift::{DriftConfig, DriftReference};
 use crate::ensemble::EnsembleConfig;
+use crate::error::{CoreError, Result};
 use crate::forest::IsolationForest;
 use crate::scaler::RobustScaler;
-use crate::error::{CoreError, Result};
 
 /// The `format` field of every bundle.
 pub const FORMAT_NAME: &str = "ml-anomaly-model";
@@ -48,7 +48,8 @@ impl ModelBundle {
         let header: Header = serde_json::from_str(text)
             .map_err(|e| CoreError::InvalidBundle(format!("not a JSON model bundle: {e}")))?;
         match (header.format.as_deref(), header.schema_version) {
-            (Some(FORMAT_NAME), Some(v)) if (OLDEST_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&v) => {}
+            (Some(FORMAT_NAME), Some(v))
+                if (OLDEST_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&v) => {}
             (Some(FORMAT_NAME), Some(found)) => {
                 return Err(CoreError::UnsupportedSchema {
                     found,
@@ -89,7 +90,8 @@ impl ModelBundle {
             ));
         }
         let found = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-        let malformed = |e: postcard::Error| CoreError::InvalidBundle(format!("malformed binary bundle: {e}"));
+        let malformed =
+            |e: postcard::Error| CoreError::InvalidBundle(format!("malformed binary bundle: {e}"));
         let (bundle, rest): (ModelBundle, &[u8]) = match found {
             SCHEMA_VERSION => postcard::take_from_bytes(&bytes[8..]).map_err(malformed)?,
             1 => {

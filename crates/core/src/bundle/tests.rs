@@ -201,7 +201,10 @@ fn schema_1_bundles_still_load_without_a_decision_layer() {
     bytes[4..8].copy_from_slice(&1u32.to_le_bytes());
     let old = ModelBundle::from_bytes(&bytes).unwrap();
     assert_eq!(old, bundle);
-    assert_eq!(old.score(&data.row(0).to_vec()).unwrap(), bundle.score(&data.row(0).to_vec()).unwrap());
+    assert_eq!(
+        old.score(&data.row(0).to_vec()).unwrap(),
+        bundle.score(&data.row(0).to_vec()).unwrap()
+    );
     // JSON: without the field
     let mut value: serde_json::Value = serde_json::from_str(&bundle.to_json()).unwrap();
     value.as_object_mut().unwrap().remove("decision");

@@ -80,7 +80,41 @@ impl ModelBundle {
         seed: u64,
         progress: &mut dyn FnMut(&TrainingProgress),
     ) -> Result<Self> {
+        Self::train_split(data, None, config, seed, progress)
+    }
+
+    /// Trains the scaler, forest and autoencoder on `data` and, when `reference` is given,
+    /// calibrates the scores and captures the drift reference on `data` and `reference`
+    /// together.
+    ///
+    /// Why two sets: the engine keeps suspected requests (anomalies) out of what the models
+    /// learn, so that an attacker cannot teach them his attack; but the calibration must still
+    /// see the traffic as it is, suspected requests included. Calibrated on the clean rows
+    /// only, each retrain would put `contamination` of the *remaining* rows above the
+    /// threshold, quarantine them, and the next retrain would tighten again: a ratchet.
+    pub fn train_split(
+        data: ArrayView2<f64>,
+        reference: Option<ArrayView2<f64>>,
+        config: &TrainConfig,
+        seed: u64,
+        progress: &mut dyn FnMut(&TrainingProgress),
+    ) -> Result<Self> {
         let (rows, cols) = data.dim();
+        if let Some(r) = &reference {
+            if r.ncols() != cols {
+                return Err(CoreError::InvalidParameter {
+                    name: "reference",
+                    reason: format!("{} columns, the training data has {cols}", r.ncols()),
+                });
+            }
+            if let Some((index, value)) = r.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(CoreError::NonFinite {
+                    what: "calibration reference",
+                    index,
+                    value: *value,
+                });
+            }
+        }
         if rows < MIN_TRAINING_ROWS {
             return Err(CoreError::NotEnoughData {
                 what: "training",
@@ -120,8 +154,28 @@ impl ModelBundle {
         )?;
 
         progress(&TrainingProgress::Calibration);
-        let forest_raw = forest.score_batch(data);
-        let autoencoder_raw = autoencoder.reconstruction_error_batch(scaled.view());
+        let mut forest_raw = forest.score_batch(data);
+        let mut autoencoder_raw = autoencoder.reconstruction_error_batch(scaled.view());
+        let combined = match reference {
+            Some(r) if r.nrows() > 0 => {
+                forest_raw.extend(forest.score_batch(r));
+                autoencoder_raw
+                    .extend(autoencoder.reconstruction_error_batch(scaler.transform(r).view()));
+                Some(
+                    ndarray::concatenate(ndarray::Axis(0), &[data.view(), r.view()]).map_err(
+                        |e| CoreError::InvalidParameter {
+                            name: "reference",
+                            reason: e.to_string(),
+                        },
+                    )?,
+                )
+            }
+            _ => None,
+        };
+        let all = match &combined {
+            Some(c) => c.view(),
+            None => data.view(),
+        };
         let calibration = Calibration::fit(
             &forest_raw,
             &autoencoder_raw,
@@ -165,7 +219,7 @@ impl ModelBundle {
                 wf * calibration.forest_score(f) + wa * calibration.autoencoder_score(a)
             })
             .collect();
-        let drift_reference = DriftReference::capture(data, &composite, &config.drift)?;
+        let drift_reference = DriftReference::capture(all, &composite, &config.drift)?;
 
         let history = autoencoder.history();
         let training = TrainingMetrics {
@@ -182,7 +236,7 @@ impl ModelBundle {
                 .unwrap_or(f64::NAN),
             contamination: config.contamination,
             training_alarm_rate: calibration.training_alarm_rate,
-            mean_composite: composite.iter().sum::<f64>() / rows as f64,
+            mean_composite: composite.iter().sum::<f64>() / composite.len() as f64,
             training_duration_ms: None,
             trained_at: None,
             data_window_days: None,

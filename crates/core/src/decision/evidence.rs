@@ -131,6 +131,40 @@ pub struct EntityKeys {
 }
 
 impl EntityKeys {
+    /// The keys of a request's ids under `secret` (the state's `hashKey`). Stable across
+    /// builds and platforms (the keys are persisted with training rows and the decision
+    /// state). A device is its fingerprint: a user agent is shared by thousands of people and
+    /// would make them one entity. Empty ids are no entity.
+    pub fn of(
+        secret: u64,
+        session: &str,
+        user: &str,
+        device: Option<&str>,
+        source: Option<&str>,
+    ) -> Self {
+        use crate::features::normalize::stable_hash;
+        let key =
+            |kind: u64, s: &str| stable_hash(secret ^ kind.wrapping_mul(0x9E37_79B9), s.as_bytes());
+        let some = |kind: u64, s: Option<&str>| s.filter(|s| !s.is_empty()).map(|s| key(kind, s));
+        EntityKeys {
+            session: key(1, session),
+            user: key(2, user),
+            device: some(3, device),
+            source: some(4, source),
+        }
+    }
+
+    /// [`EntityKeys::of`] a request event's ids.
+    pub fn of_event(secret: u64, e: &crate::features::RequestEvent) -> Self {
+        Self::of(
+            secret,
+            &e.session_id,
+            &e.user_id,
+            e.device_fingerprint.as_deref(),
+            e.ip_address.as_deref(),
+        )
+    }
+
     fn key(&self, kind: EntityKind) -> Option<u64> {
         match kind {
             EntityKind::User => Some(self.user),
@@ -387,7 +421,8 @@ impl EvidenceState {
         for kind in EntityKind::ALL {
             let Some(key) = keys.key(kind) else { continue };
             let amount = amount * shares[kind.index()];
-            if !(amount > 0.0) {
+            // NaN or a zero share adds nothing
+            if amount.is_nan() || amount <= 0.0 {
                 continue;
             }
             let bhl = self.boost_half_life_ms;

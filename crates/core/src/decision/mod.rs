@@ -403,5 +403,14 @@ pub fn action_of_score(score: f64, policy: &crate::policy::ActionPolicy) -> Acti
     }
 }
 
+/// Whether a request is one the strict check judges: a CRITICAL endpoint (read from its
+/// feature vector, so training rows need no flag of their own).
+pub fn is_strict_request(features: &[f64]) -> bool {
+    use crate::features::{names::idx::ENDPOINT_SENSITIVITY, Sensitivity};
+    features
+        .get(ENDPOINT_SENSITIVITY)
+        .is_some_and(|&v| v >= f64::from(Sensitivity::Critical.ordinal()))
+}
+
 #[cfg(test)]
 mod tests;

@@ -345,8 +345,10 @@ fn config_is_validated() {
     c.validate().unwrap();
     c.budget.require2fa = 0.5;
     assert!(c.validate().is_err());
-    let mut c = DecisionConfig::default();
-    c.half_life_ms = 0;
+    let c = DecisionConfig {
+        half_life_ms: 0,
+        ..Default::default()
+    };
     assert!(c.validate().is_err());
     let mut c = DecisionConfig::default();
     c.feedback.max_discount = 1.0;

@@ -111,4 +111,8 @@ pub struct Explanation {
     pub method: AttributionMethod,
     pub base_value: f64,
     pub composite: f64,
+    /// How the evidence of earlier requests decided this one's action, in words: set by the
+    /// engine's decision layer (a model alone does not know the history), kept with the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
 }

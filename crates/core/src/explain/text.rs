@@ -168,6 +168,7 @@ pub fn build_explanation(input: &ExplanationInput<'_>) -> Explanation {
         method: input.method,
         base_value: input.base_value,
         composite: s.composite,
+        evidence: None,
     }
 }
 

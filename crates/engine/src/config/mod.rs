@@ -10,6 +10,7 @@
 use anomaly_core::autoencoder::AutoencoderParams;
 use anomaly_core::bundle::TrainConfig;
 use anomaly_core::calibration::CalibrationConfig;
+use anomaly_core::decision::DecisionConfig;
 use anomaly_core::drift::DriftConfig;
 use anomaly_core::ensemble::{EnsembleConfig, EnsembleWeights};
 use anomaly_core::features::StateConfig;
@@ -101,6 +102,16 @@ pub struct RetrainingConfig {
     pub drift_window: usize,
     /// Inactive model versions kept beyond the active one; older ones are pruned (30).
     pub keep_model_versions: usize,
+    /// Largest share of the training window one user, session or source address may hold
+    /// (0.02): no single account can make its traffic the model's idea of normal.
+    pub max_entity_share: f64,
+}
+
+impl RetrainingConfig {
+    /// Slots of the training window one user, session or source may hold.
+    pub fn max_entity_rows(&self) -> usize {
+        (self.max_entity_share * self.max_training_samples as f64).ceil() as usize
+    }
 }
 
 impl Default for RetrainingConfig {
@@ -117,6 +128,7 @@ impl Default for RetrainingConfig {
             max_training_samples: 50_000,
             drift_window: 5000,
             keep_model_versions: 30,
+            max_entity_share: 0.02,
         }
     }
 }
@@ -128,21 +140,62 @@ pub struct PredictionConfig {
     pub ensemble_weight: EnsembleWeights,
     /// `isAnomaly` when the composite is strictly above this (0.65).
     pub anomaly_threshold: f64,
-    /// `CHALLENGE` from this composite (0.70).
+    /// `CHALLENGE` from this decision score (0.70). With a model fitted on sessions the
+    /// decision score is the evidence of [`anomaly_core::decision`], whose fitted friction
+    /// budget lands on these thresholds; a model without one judges the composite.
     pub challenge: f64,
-    /// `REQUIRE_2FA` from this composite (0.80).
+    /// `REQUIRE_2FA` from this decision score (0.80).
     pub require2fa: f64,
-    /// `BLOCK` from this composite (0.90).
+    /// `BLOCK` from this decision score (0.90).
     pub block: f64,
     /// Features listed in a prediction's explanation (5).
     pub top_features: usize,
-    /// The standard middleware enforces the recommended action only when the confidence is
-    /// strictly above this (0.8); below it an anomaly is only monitored. Decides
+    /// A request whose confidence is at most this (0.8) does not act on its own evidence: its
+    /// action comes from the evidence of the requests before it (the original's rule, that one
+    /// uncertain judgement only monitors, kept where evidence accumulates). Part of
     /// [`crate::PredictionOutcome::enforced_action`] and the stored `actionTaken`.
     pub enforce_min_confidence: f64,
     /// Store the explanation of every prediction, not only of anomalies (false). Explanations
     /// not stored are recomputed exactly on read from the stored features and model version.
     pub store_all_explanations: bool,
+    /// The decision layer: friction budget, evidence, feedback ([`DecisionConfig`]).
+    pub decision: DecisionConfig,
+    /// When a model is too young to act ([`LearningConfig`]).
+    pub learning: LearningConfig,
+}
+
+/// Learning mode: until the traffic a model was trained on covers enough days, users and
+/// sessions, the model scores and records but enforces nothing above MONITOR (and says so). A
+/// model trained on a day of forty users flags most of what it has not seen yet; friction from
+/// it is noise. The automatic first training waits for the same coverage, and a model trained
+/// before it (an explicit `trainModels()`) graduates by itself: once the window reaches the
+/// coverage, the next maintenance retrains.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LearningConfig {
+    /// Days between the oldest and the newest training request (7).
+    pub min_days: f64,
+    /// Distinct users in the training requests (50).
+    pub min_users: usize,
+    /// Distinct sessions in the training requests (0: no condition).
+    pub min_sessions: usize,
+}
+
+impl LearningConfig {
+    /// Whether traffic spanning `days` with `users` and `sessions` distinct is enough to act on.
+    pub fn covered(&self, days: f64, users: usize, sessions: usize) -> bool {
+        days >= self.min_days && users >= self.min_users && sessions >= self.min_sessions
+    }
+}
+
+impl Default for LearningConfig {
+    fn default() -> Self {
+        LearningConfig {
+            min_days: 7.0,
+            min_users: 50,
+            min_sessions: 0,
+        }
+    }
 }
 
 impl PredictionConfig {
@@ -169,6 +222,8 @@ impl Default for PredictionConfig {
             top_features: 5,
             enforce_min_confidence: 0.8,
             store_all_explanations: false,
+            decision: DecisionConfig::default(),
+            learning: LearningConfig::default(),
         }
     }
 }

@@ -139,6 +139,22 @@ impl PredictionConfig {
                 format!("must be in [0, 1], got {m}"),
             ));
         }
+        self.decision
+            .validate()
+            .map_err(|e| invalid("prediction.decision", e))?;
+        let l = &self.learning;
+        if !(l.min_days.is_finite() && (0.0..=3650.0).contains(&l.min_days)) {
+            return Err(invalid(
+                "prediction.learning.minDays",
+                format!("must be a number of days in [0, 3650], got {}", l.min_days),
+            ));
+        }
+        in_range("prediction.learning.minUsers", l.min_users, 0..=10_000_000)?;
+        in_range(
+            "prediction.learning.minSessions",
+            l.min_sessions,
+            0..=100_000_000,
+        )?;
         Ok(())
     }
 }
@@ -165,6 +181,13 @@ impl RetrainingConfig {
                     "must be between minSamplesForTraining ({}) and 10,000,000, got {}",
                     self.min_samples_for_training, self.max_training_samples
                 ),
+            ));
+        }
+        let s = self.max_entity_share;
+        if !(s > 0.0 && s <= 1.0) {
+            return Err(invalid(
+                "retraining.maxEntityShare",
+                format!("must be in (0, 1], got {s}"),
             ));
         }
         let t = self.hourly_retrain_threshold;

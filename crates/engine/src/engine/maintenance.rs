@@ -181,7 +181,16 @@ impl Inner {
             }
             lock(&self.schedule).drift_check.ran(now);
         }
-        let retrained = out.drift.as_ref().is_some_and(|d| d.retrained);
+        let mut retrained = out.drift.as_ref().is_some_and(|d| d.retrained);
+        if !retrained && self.graduation_due(now) {
+            match self.train(TrainReason::Graduation, now, &mut |_| {}) {
+                Ok(t) => {
+                    retrained = t.trained();
+                    out.graduation = Some(t);
+                }
+                Err(e) => out.errors.push(format!("graduation retrain: {e}")),
+            }
+        }
         if due.forced_retrain && !retrained {
             match self.train(TrainReason::Scheduled, now, &mut |_| {}) {
                 Ok(t) => out.forced_retrain = Some(t),
@@ -199,6 +208,12 @@ impl Inner {
                     out.expired_sessions = s;
                 }
                 Err(e) => out.errors.push(format!("pruning: {e}")),
+            }
+            match self.confirm_unreported_alarms(now) {
+                Ok(n) => out.confirmed_alarms = n,
+                Err(e) => out
+                    .errors
+                    .push(format!("confirming unreported alarms: {e}")),
             }
             lock(&self.schedule).prune.ran(now);
         }
@@ -219,6 +234,7 @@ impl Inner {
         let window_cutoff = now.saturating_sub(config.model_window_ms());
         let prediction_cutoff = now.saturating_sub(config.retention_ms());
         lock(&self.window).prune(window_cutoff);
+        lock(&self.decisions).prune(window_cutoff);
         let expired = lock(&self.state).expire_idle(now);
         let keep = config.retraining.keep_model_versions;
         let (p, w, m, totals) = self.store.call(move |conn| {
@@ -244,12 +260,77 @@ impl Inner {
             .map_err(internal)?
         {}
         let bytes = writer.finish().map_err(internal)?;
+        let decisions = lock(&self.decisions).snapshot();
         let taken_at = now.unwrap_or_else(|| {
             self.last_event_ms
                 .load(std::sync::atomic::Ordering::Acquire)
                 .max(0)
         });
+        let framed = store::encode_snapshot(&bytes, &decisions);
         self.store
-            .call(move |conn| store::put_snapshot(conn, taken_at, &bytes))
+            .call(move |conn| store::put_snapshot(conn, taken_at, &framed))
+    }
+
+    /// Whether the active model is in learning mode while the window now covers enough
+    /// traffic: it graduates by a retrain.
+    fn graduation_due(&self, now: i64) -> bool {
+        let Some(model) = self.active() else {
+            return false;
+        };
+        // At most one attempt an hour: a retrained model may still be learning (its kept rows
+        // can cover less than the window does).
+        if self
+            .last_retraining_time()
+            .is_some_and(|t| now.saturating_sub(t) < crate::time::MS_PER_HOUR)
+        {
+            return false;
+        }
+        let config = self.config();
+        let learning = &config.prediction.learning;
+        model
+            .bundle
+            .decision
+            .as_ref()
+            .is_some_and(|d| super::decisions::learning(d, learning))
+            && {
+                let c = lock(&self.window).coverage();
+                learning.covered(c.days, c.users, c.sessions)
+            }
+    }
+
+    /// Confirms the alarms (CHALLENGE or worse) of requests older than
+    /// `feedback.confirmAfterMs` that nobody reported as false positives. Returns how many.
+    fn confirm_unreported_alarms(&self, now: i64) -> Result<usize> {
+        let Some(model) = self.active() else {
+            return Ok(0);
+        };
+        let Some(decision) = model.bundle.decision.as_ref() else {
+            return Ok(0);
+        };
+        let Some(after) = decision.config.feedback.confirm_after_ms else {
+            return Ok(0);
+        };
+        let until = now.saturating_sub(after);
+        let from = {
+            let d = lock(&self.decisions);
+            // A first scan looks back one confirmation horizon, not over the whole store.
+            if d.alarm_cursor == i64::MIN {
+                until.saturating_sub(after)
+            } else {
+                d.alarm_cursor
+            }
+        };
+        if until <= from {
+            return Ok(0);
+        }
+        let rows = self
+            .store
+            .call(move |conn| store::unreported_alarms(conn, from, until))?;
+        let mut d = lock(&self.decisions);
+        for r in &rows {
+            d.confirmed_attack(decision, r.id, &r.meta.keys, r.timestamp);
+        }
+        d.alarm_cursor = until;
+        Ok(rows.len())
     }
 }

@@ -12,6 +12,7 @@
 //! A training holds none of them while it computes: it copies the window's rows out (under the
 //! window lock), trains, persists through the store and swaps the pointer.
 
+mod decisions;
 mod maintenance;
 mod predict;
 mod queries;
@@ -115,6 +116,8 @@ pub(crate) struct Inner {
     /// The latest non-active model loaded for an explanation (viewers ask for one repeatedly).
     pub other_model: Mutex<Option<Arc<ActiveModel>>>,
     pub window: Mutex<TrainingWindow>,
+    /// The decision layer's soft state (evidence, allowances, suspected sessions).
+    pub decisions: Mutex<decisions::DecisionState>,
     pub drift_window: Mutex<DriftWindow>,
     pub drift: Mutex<DriftTracker>,
     pub metrics: Metrics,

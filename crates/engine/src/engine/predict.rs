@@ -11,13 +11,19 @@ use anomaly_core::features::RequestEvent;
 use anomaly_core::policy::Action;
 use anomaly_core::{CoreError, N_FEATURES};
 
+use anomaly_core::decision::EntityKeys;
+
+use super::decisions::{self, Judged, Verdict};
 use super::{Engine, Inner};
+use crate::config::PredictionConfig;
 use crate::error::{EngineError, Result};
 use crate::lock;
 use crate::metrics::ScoredSample;
-use crate::outcome::{BatchPrediction, PredictionOutcome, TopFeature, TrainReason};
+use crate::outcome::{
+    BatchPrediction, DecisionOutcome, PredictionOutcome, TopFeature, TrainReason,
+};
 use crate::store::{self, PendingPrediction};
-use crate::window::Admission;
+use crate::window::{Admission, RowMeta};
 
 /// The action the standard middleware enforces (see [`PredictionOutcome::enforced_action`]).
 pub(crate) fn enforced_action(
@@ -35,42 +41,103 @@ pub(crate) fn enforced_action(
     }
 }
 
-/// A request's scores, top contributions and, when wanted, its readable explanation.
+/// A request's scores, top contributions, decision and, when wanted, its readable explanation.
 struct Scored {
     scores: Scores,
     top_features: Vec<TopFeature>,
     explanation: Option<Explanation>,
+    verdict: Verdict,
+    decision: Option<DecisionOutcome>,
 }
 
-/// Scores `x` with the fast attribution; the readable explanation only for an anomaly or when
-/// every explanation is stored (see [`PredictionOutcome::explanation`]). The top features are
-/// the ones [`ModelBundle::explanation_from`] would list, in the same order, with the same numbers.
-fn score_and_attribute(
-    bundle: &ModelBundle,
-    ws: &mut Workspace,
-    x: &[f64],
-    top_k: usize,
-    always_explain: bool,
-) -> std::result::Result<Scored, CoreError> {
-    let scores = bundle.attribute_with(x, AttributionMethod::Fast, ws)?;
-    let mut order = [0usize; N_FEATURES];
-    let n = ws.top_contributions(&mut order[..top_k.min(N_FEATURES)]);
-    let top_features = order[..n]
-        .iter()
-        .map(|&j| TopFeature {
-            index: j as u32,
-            contribution: ws.contributions()[j],
-            value: x[j],
-            normalized_value: ws.normalized()[j],
+/// What scoring a request needs besides the model.
+struct Request<'a> {
+    x: &'a [f64; N_FEATURES],
+    keys: &'a EntityKeys,
+    id: i64,
+    timestamp: i64,
+}
+
+impl Inner {
+    /// Scores `x` with the fast attribution and decides its action: by the decision layer
+    /// when the model has one, else by the per-request rule ([`enforced_action`]). The
+    /// readable explanation only for an anomaly or when every explanation is stored (see
+    /// [`PredictionOutcome::explanation`]); it ends with the decision's evidence. The top
+    /// features are the ones [`ModelBundle::explanation_from`] would list, in the same order,
+    /// with the same numbers.
+    fn score_and_decide(
+        &self,
+        bundle: &ModelBundle,
+        ws: &mut Workspace,
+        r: &Request<'_>,
+        cfg: &PredictionConfig,
+    ) -> std::result::Result<Scored, CoreError> {
+        let x = r.x;
+        let scores = bundle.attribute_with(x, AttributionMethod::Fast, ws)?;
+        let top_k = cfg.top_features;
+        let mut order = [0usize; N_FEATURES];
+        let n = ws.top_contributions(&mut order[..top_k.min(N_FEATURES)]);
+        let top_features = order[..n]
+            .iter()
+            .map(|&j| TopFeature {
+                index: j as u32,
+                contribution: ws.contributions()[j],
+                value: x[j],
+                normalized_value: ws.normalized()[j],
+            })
+            .collect();
+        let (verdict, decision) = match &bundle.decision {
+            Some(model) => {
+                let learning = decisions::learning(model, &cfg.learning);
+                let (v, d) = lock(&self.decisions).decide(
+                    model,
+                    cfg,
+                    learning,
+                    &Judged {
+                        keys: r.keys,
+                        timestamp: r.timestamp,
+                        id: r.id,
+                        composite: scores.composite,
+                        confidence: scores.confidence,
+                        features: x,
+                        contributions: ws.contributions(),
+                    },
+                );
+                (v, Some(d))
+            }
+            None => (
+                Verdict {
+                    is_anomaly: scores.is_anomaly,
+                    action: scores.action,
+                    enforced_action: enforced_action(
+                        scores.is_anomaly,
+                        scores.confidence,
+                        scores.action,
+                        cfg.enforce_min_confidence,
+                    ),
+                },
+                None,
+            ),
+        };
+        let explanation = (verdict.is_anomaly || cfg.store_all_explanations).then(|| {
+            let mut e = bundle.explanation_from(x, &scores, ws, AttributionMethod::Fast, top_k);
+            e.evidence = decision.as_ref().and_then(|d| {
+                let half_life = bundle
+                    .decision
+                    .as_ref()
+                    .map_or(0, |m| m.config.half_life_ms);
+                decisions::evidence_sentence(d, half_life)
+            });
+            e
+        });
+        Ok(Scored {
+            scores,
+            top_features,
+            explanation,
+            verdict,
+            decision,
         })
-        .collect();
-    let explanation = (scores.is_anomaly || always_explain)
-        .then(|| bundle.explanation_from(x, &scores, ws, AttributionMethod::Fast, top_k));
-    Ok(Scored {
-        scores,
-        top_features,
-        explanation,
-    })
+    }
 }
 
 impl Engine {
@@ -137,26 +204,44 @@ impl Inner {
         let id = self.next_id.fetch_add(1, Ordering::AcqRel);
         let config = self.config();
         let cfg = &config.prediction;
+        let keys = EntityKeys::of_event(config.state.hash_key, &event);
+        let request = Request {
+            x: &x,
+            keys: &keys,
+            id,
+            timestamp: ts,
+        };
 
         let model = self.active();
         let (prediction, error) = match &model {
-            Some(m) => match m.with_workspace(|b, ws| {
-                score_and_attribute(b, ws, &x, cfg.top_features, cfg.store_all_explanations)
-            }) {
-                Ok(p) => (Some(p), None),
-                Err(e) => (None, Some(format!("scoring failed: {e}"))),
-            },
+            Some(m) => {
+                match m.with_workspace(|b, ws| self.score_and_decide(b, ws, &request, cfg)) {
+                    Ok(p) => (Some(p), None),
+                    Err(e) => (None, Some(format!("scoring failed: {e}"))),
+                }
+            }
             None => (None, None),
         };
         let version = prediction.as_ref().and(model.as_ref()).map(|m| m.version);
 
-        let (window_slot, window_len, window_seen) = {
+        // What is suspected does not teach the model (docs/models.md, "What the model learns
+        // from"): an anomaly, or a request of a session that met friction, is kept quarantined.
+        let meta = RowMeta {
+            keys,
+            quarantined: prediction.as_ref().is_some_and(|p| p.verdict.is_anomaly)
+                || lock(&self.decisions).is_suspected(keys.session),
+        };
+        let (window_slot, window_len, window_seen, coverage_ok) = {
             let mut w = lock(&self.window);
-            let slot = match w.offer(ts, &x) {
+            let slot = match w.offer(ts, &x, meta) {
                 Admission::Stored { slot } => Some((slot, w.seen())),
-                Admission::Skipped => None,
+                Admission::Skipped | Admission::Capped => None,
             };
-            (slot, w.len(), w.seen())
+            let coverage_ok = model.is_none() && {
+                let c = w.coverage();
+                cfg.learning.covered(c.days, c.users, c.sessions)
+            };
+            (slot, w.len(), w.seen(), coverage_ok)
         };
         if let (Some(p), Some(v)) = (&prediction, version) {
             lock(&self.drift_window).push(ts, &x, p.scores.composite, v);
@@ -171,16 +256,11 @@ impl Inner {
                     session_id: event.session_id,
                     user_id: event.user_id,
                     timestamp: ts,
-                    is_anomaly: s.is_anomaly,
+                    is_anomaly: p.verdict.is_anomaly,
                     anomaly_score: s.composite,
                     confidence: s.confidence,
-                    action: s.action,
-                    enforced_action: enforced_action(
-                        s.is_anomaly,
-                        s.confidence,
-                        s.action,
-                        cfg.enforce_min_confidence,
-                    ),
+                    action: p.verdict.action,
+                    enforced_action: p.verdict.enforced_action,
                     scores: Some(s),
                     top_features: p.top_features,
                     explanation: p.explanation,
@@ -190,6 +270,7 @@ impl Inner {
                     error: None,
                     features: x.to_vec(),
                     signals,
+                    decision: p.decision,
                 }
             }
             None => PredictionOutcome {
@@ -227,12 +308,14 @@ impl Inner {
             outcome: Arc::clone(&outcome),
             request_context,
             store_explanation: cfg.store_all_explanations,
+            meta,
             window_slot,
         });
 
         if model.is_none()
             && config.retraining.auto_train
             && window_len >= config.retraining.min_samples_for_training
+            && coverage_ok
             && window_seen >= self.auto_train_retry_at.load(Ordering::Acquire)
             && !self.training.load(Ordering::Acquire)
         {

@@ -19,6 +19,45 @@ use crate::records::{
 use crate::store;
 use crate::time::{MS_PER_DAY, MS_PER_HOUR};
 
+/// The fast attribution of `x` under `model`: which features drove its score.
+pub(crate) fn contributions(model: &ActiveModel, x: &[f64]) -> Result<Vec<f64>> {
+    Ok(model.with_workspace(|b, ws| {
+        b.attribute_with(x, AttributionMethod::Fast, ws)
+            .map(|_| ws.contributions().to_vec())
+    })?)
+}
+
+impl Inner {
+    /// A report takes effect at once, without a retrain (see `decisions`): a false positive
+    /// lowers the user's friction in that situation and releases the session's rows, a false
+    /// negative confirms an attack. Under a model without a decision layer it is only counted.
+    fn apply_feedback(&self, row: &store::FeedbackRow) {
+        let Some(model) = self.active() else {
+            return;
+        };
+        let Some(decision) = model.bundle.decision.as_ref() else {
+            return;
+        };
+        if row.meta == crate::window::RowMeta::UNKNOWN {
+            return;
+        }
+        if row.false_positive {
+            match contributions(&model, &row.features) {
+                Ok(c) => lock(&self.decisions).false_positive(
+                    decision,
+                    &row.meta.keys,
+                    &c,
+                    row.timestamp,
+                ),
+                Err(_) => return,
+            }
+        }
+        if row.false_negative {
+            lock(&self.decisions).confirmed_attack(decision, row.id, &row.meta.keys, row.timestamp);
+        }
+    }
+}
+
 /// Largest `limit` accepted by list queries.
 pub const MAX_LIMIT: usize = 10_000;
 /// Longest period accepted by `hours` and `days` arguments: one year.
@@ -167,12 +206,16 @@ impl Engine {
                 )));
             }
             store::set_feedback(conn, id, &update)?;
-            Ok(before)
+            Ok((before, store::feedback_row(conn, id)?))
         })?;
+        let (before, row) = before;
         inner.metrics.update_feedback(
             before,
             (true, stored.is_false_positive, stored.is_false_negative),
         );
+        if let Some(row) = row {
+            inner.apply_feedback(&row);
+        }
         Ok(stored)
     }
 
@@ -307,12 +350,16 @@ impl Engine {
         let top_k = inner.config().prediction.top_features;
         let prediction = model.bundle.predict(&record.features, method, top_k)?;
         let attribution = model.bundle.attribution(&record.features, method)?;
+        let evidence = record.explanation.and_then(|e| e.evidence);
         Ok(ExplainOutcome {
             id,
             model_version: version,
             method,
             scores: prediction.scores,
-            explanation: prediction.explanation,
+            explanation: anomaly_core::explain::Explanation {
+                evidence,
+                ..prediction.explanation
+            },
             attribution,
         })
     }

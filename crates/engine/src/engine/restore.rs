@@ -9,12 +9,16 @@
 //! | next prediction id | `meta.next_prediction_id`, `max(id) + 1` | the larger of both |
 //! | next model version | `meta.next_model_version`, `max(version) + 1` | the larger of both |
 //! | last training time | `meta.last_training_time` | `lastRetrainingTime`, forced-retrain anchor |
-//! | behavioral state | `state_snapshot` (postcard) | sessions and users as of the snapshot |
+//! | behavioral state | `state_snapshot` part 1 (postcard) | sessions and users as of the snapshot |
+//! | decision evidence, suspected sessions | `state_snapshot` part 2 | as of the snapshot |
+//! | feedback allowances and releases, confirmations since the snapshot | `predictions` (reported rows) | replayed in time order |
 //! | feedback totals | `predictions` | the false-positive-rate metric |
 //!
-//! The behavioral state is soft: a snapshot that cannot be read, or was taken under a
-//! different `state` configuration, is discarded with a warning in `status().warnings`
-//! (sessions start afresh). A stored active model that cannot be decoded is a hard error.
+//! The behavioral state and the decision evidence are soft: a snapshot part that cannot be
+//! read, or was taken under a different configuration, is discarded with a warning in
+//! `status().warnings` (it starts afresh). A stored active model that cannot be decoded is a
+//! hard error. Feedback is not soft: it is replayed from the records, so a report takes effect
+//! again after any restart, snapshot or not.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex, RwLock};
@@ -30,8 +34,10 @@ use crate::error::{EngineError, Result};
 use crate::metrics::{FeedbackTotals, Metrics};
 use crate::records::ModelInfo;
 use crate::schedule::{Schedule, ScheduleFlags};
-use crate::store::{self, Store};
-use crate::window::TrainingWindow;
+use crate::store::{self, FeedbackRow, Store};
+use crate::window::{RowMeta, SavedRow, TrainingWindow};
+
+use super::decisions::DecisionState;
 
 struct Persisted {
     next_prediction_id: i64,
@@ -39,8 +45,9 @@ struct Persisted {
     active: Option<(ModelInfo, Vec<u8>)>,
     last_training_time: Option<i64>,
     window_seen: u64,
-    window_rows: Vec<(u32, i64, Vec<f64>)>,
+    window_rows: Vec<SavedRow>,
     snapshot: Option<(i64, Vec<u8>)>,
+    reported: Vec<FeedbackRow>,
     feedback: FeedbackTotals,
     recent_scored: Vec<(i64, Vec<f64>, f64)>,
 }
@@ -75,6 +82,7 @@ pub(super) fn open(config: EngineConfig) -> Result<Inner> {
                 .max(0) as u64,
             window_rows: store::window_rows(conn)?,
             snapshot: store::get_snapshot(conn)?,
+            reported: store::feedback_since(conn, i64::MIN)?,
             feedback: store::feedback_totals(conn)?,
             recent_scored,
         })
@@ -111,9 +119,16 @@ pub(super) fn open(config: EngineConfig) -> Result<Inner> {
         None => None,
     };
 
-    let state = match p.snapshot {
+    let (behavior, decision_part) = match &p.snapshot {
+        None => (None, None),
+        Some((_, bytes)) => {
+            let (b, d) = store::decode_snapshot(bytes);
+            (Some(b), d)
+        }
+    };
+    let state = match behavior {
         None => BehaviorState::new(config.state.clone())?,
-        Some((_, bytes)) => match postcard::from_bytes::<BehaviorState>(&bytes) {
+        Some(bytes) => match postcard::from_bytes::<BehaviorState>(bytes) {
             Ok(s) if *s.config() == config.state => s,
             Ok(_) => {
                 warnings.push("the saved behavioral state was taken under a different `state` configuration; sessions start afresh".into());
@@ -131,9 +146,21 @@ pub(super) fn open(config: EngineConfig) -> Result<Inner> {
     let window = TrainingWindow::restore(
         config.retraining.max_training_samples,
         config.seed,
+        config.retraining.max_entity_rows(),
         p.window_seen,
         p.window_rows,
     );
+    let mut decisions = DecisionState::new(&config.prediction);
+    if let Some(bytes) = decision_part {
+        if let Err(why) = decisions.restore(&config.prediction, bytes) {
+            warnings.push(format!(
+                "the saved decision evidence was not used ({why}); it starts afresh"
+            ));
+        }
+    }
+    if let Some(m) = &active {
+        replay_feedback(&mut decisions, m, &p.reported);
+    }
     let mut drift_window = DriftWindow::new(config.retraining.drift_window);
     let mut drift = DriftTracker::default();
     if let Some(m) = &active {
@@ -165,6 +192,7 @@ pub(super) fn open(config: EngineConfig) -> Result<Inner> {
         active: RwLock::new(active),
         other_model: Mutex::new(None),
         window: Mutex::new(window),
+        decisions: Mutex::new(decisions),
         drift_window: Mutex::new(drift_window),
         drift: Mutex::new(drift),
         metrics,
@@ -185,4 +213,26 @@ pub(super) fn open(config: EngineConfig) -> Result<Inner> {
         warnings,
         settings: RwLock::new(Arc::new(config)),
     })
+}
+
+/// Applies the reported predictions to the decision state, oldest first: allowances and
+/// releases for false positives (rebuilt from nothing), confirmations not yet in the restored
+/// evidence for false negatives.
+fn replay_feedback(decisions: &mut DecisionState, model: &ActiveModel, reported: &[FeedbackRow]) {
+    let Some(decision) = model.bundle.decision.as_ref() else {
+        return;
+    };
+    for r in reported {
+        if r.meta == RowMeta::UNKNOWN {
+            continue;
+        }
+        if r.false_positive {
+            if let Ok(contributions) = super::queries::contributions(model, &r.features) {
+                decisions.false_positive(decision, &r.meta.keys, &contributions, r.timestamp);
+            }
+        }
+        if r.false_negative {
+            decisions.confirmed_attack(decision, r.id, &r.meta.keys, r.timestamp);
+        }
+    }
 }

@@ -30,6 +30,12 @@ pub(crate) fn small_config() -> EngineConfig {
     c.retraining.auto_train = false;
     c.retraining.drift_window = 400;
     c.drift.min_current_rows = 100;
+    // The tests' traffic spans minutes of 20 users: act on it (learning mode has its own tests).
+    c.prediction.learning = crate::config::LearningConfig {
+        min_days: 0.0,
+        min_users: 1,
+        min_sessions: 0,
+    };
     c.seed = 7;
     c
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anomaly_core::bundle::{ModelBundle, TrainingProgress};
+use anomaly_core::decision::{is_strict_request, DecisionModel, FitInput, TrainingRow};
 use anomaly_core::N_FEATURES;
 use ndarray::ArrayView2;
 
@@ -24,6 +25,7 @@ use crate::lock;
 use crate::outcome::{LastTraining, SkipReason, TrainOutcome, TrainReason, TrainingEvent};
 use crate::records::ModelInfo;
 use crate::store;
+use crate::window::{RowMeta, WindowRows};
 
 /// Slots copied per lock acquisition when a training copies the window (about 0.5 MB).
 const COPY_CHUNK: usize = 1024;
@@ -119,8 +121,8 @@ impl Inner {
     ) -> Result<TrainOutcome> {
         let config = self.config();
         let since = now.saturating_sub(config.model_window_ms());
-        let data = self.copy_window(since);
-        let rows = data.len() / N_FEATURES;
+        let data = self.training_data(since);
+        let rows = data.clean.len();
         let required = config.retraining.min_samples_for_training;
         if rows < required {
             return Ok(TrainOutcome::Skipped(SkipReason::NotEnoughData {
@@ -148,7 +150,7 @@ impl Inner {
             started_at: now,
         });
         let started = Instant::now();
-        let result = self.fit_and_register(version, now, rows, &data, &mut emit, started);
+        let result = self.fit_and_register(version, now, &data, &mut emit, started);
         let duration_ms = started.elapsed().as_secs_f64() * 1e3;
         let outcome = match result {
             Ok(info) => {
@@ -168,6 +170,8 @@ impl Inner {
                     version,
                     reason,
                     training_size: rows,
+                    quarantined: data.quarantined.len(),
+                    excluded: data.excluded,
                     duration_ms,
                     metrics: Box::new(info.training_metrics),
                 })
@@ -193,37 +197,55 @@ impl Inner {
 
     /// The window's vectors since `since`, copied in chunks of [`COPY_CHUNK`] slots with the
     /// lock released in between (a vector replaced meanwhile is copied either before or after:
-    /// the copy is still a sample of the window).
-    fn copy_window(&self, since: i64) -> Vec<f64> {
+    /// the copy is still a sample of the window), and split by what they may teach
+    /// (docs/models.md, "What the model learns from").
+    fn training_data(&self, since: i64) -> TrainingData {
         let (slots, held) = {
             let w = lock(&self.window);
             (w.slots(), w.len())
         };
-        let mut data = Vec::with_capacity(held * N_FEATURES);
+        let mut all = WindowRows {
+            features: Vec::with_capacity(held * N_FEATURES),
+            ..WindowRows::default()
+        };
         for start in (0..slots).step_by(COPY_CHUNK) {
-            lock(&self.window).append_since(since, start..start + COPY_CHUNK, &mut data);
+            lock(&self.window).append_since(since, start..start + COPY_CHUNK, &mut all);
         }
-        data
+        let d = lock(&self.decisions);
+        let kept = all.filtered(|i| !d.excluded(&all.meta[i].keys, all.timestamps[i]));
+        let teaches =
+            |i: usize| !kept.meta[i].quarantined || d.is_released(kept.meta[i].keys.session);
+        TrainingData {
+            clean: kept.filtered(teaches),
+            quarantined: kept.filtered(|i| !teaches(i)),
+            censored: d.censored_since(since),
+            excluded: all.len() - kept.len(),
+            kept,
+        }
     }
 
     fn fit_and_register(
         &self,
         version: u32,
         now: i64,
-        rows: usize,
-        data: &[f64],
+        data: &TrainingData,
         emit: &mut dyn FnMut(TrainingEvent),
         started: Instant,
     ) -> Result<ModelInfo> {
-        let matrix = ArrayView2::from_shape((rows, N_FEATURES), data)
-            .map_err(|e| EngineError::Internal(format!("training matrix: {e}")))?;
+        fn matrix(rows: &WindowRows) -> Result<ArrayView2<'_, f64>> {
+            ArrayView2::from_shape((rows.len(), N_FEATURES), &rows.features)
+                .map_err(|e| EngineError::Internal(format!("training matrix: {e}")))
+        }
+        let clean = matrix(&data.clean)?;
+        let quarantined = matrix(&data.quarantined)?;
         // The configuration of this training: a change made while it runs applies to the next.
         let config = self.config();
         let seed = training_seed(config.seed, version);
         let train_config = config.train_config();
         let fitted = catch_unwind(AssertUnwindSafe(|| {
-            ModelBundle::train_with_progress(
-                matrix,
+            let mut bundle = ModelBundle::train_split(
+                clean,
+                Some(quarantined),
                 &train_config,
                 seed,
                 &mut |p: &TrainingProgress| {
@@ -231,7 +253,9 @@ impl Inner {
                         emit(ev);
                     }
                 },
-            )
+            )?;
+            bundle.decision = fit_decisions(&bundle, data, &config.prediction)?;
+            Ok::<_, anomaly_core::CoreError>(bundle)
         }))
         .map_err(|panic| {
             EngineError::Internal(format!("training panicked: {}", panic_message(&panic)))
@@ -265,6 +289,66 @@ impl Inner {
         lock(&self.schedule).forced_retrain.ran(now);
         Ok(info)
     }
+}
+
+/// What a training learns from (see [`Inner::training_data`]).
+struct TrainingData {
+    /// Rows the models learn from.
+    clean: WindowRows,
+    /// Rows that were anomalies when offered: they calibrate the scores but teach nothing.
+    quarantined: WindowRows,
+    /// `clean` and `quarantined` together: the sessions the decision layer is fitted on.
+    kept: WindowRows,
+    /// Sessions kept out because they met friction, for the fit's censoring.
+    censored: anomaly_core::decision::fit::Censored,
+    /// Rows left out (their session met friction, or their user, device or source was
+    /// confirmed as an attacker).
+    excluded: usize,
+}
+
+/// Fits the decision layer of `bundle` on the kept rows with known identities, in time order;
+/// `None` when fewer than two such rows exist (a window restored from a store written before
+/// rows kept their identities: that model follows the per-request rule until the next
+/// training).
+fn fit_decisions(
+    bundle: &ModelBundle,
+    data: &TrainingData,
+    cfg: &crate::config::PredictionConfig,
+) -> anomaly_core::Result<Option<DecisionModel>> {
+    let rows = &data.kept;
+    let mut order: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows.meta[i] != RowMeta::UNKNOWN)
+        .collect();
+    if order.len() < 2 {
+        return Ok(None);
+    }
+    order.sort_by_key(|&i| (rows.timestamps[i], i));
+    let mut ws = bundle.workspace();
+    let mut scored = Vec::with_capacity(order.len());
+    for &i in &order {
+        scored.push(bundle.score_with(rows.row(i), &mut ws)?);
+    }
+    let training_rows: Vec<TrainingRow<'_>> = order
+        .iter()
+        .zip(&scored)
+        .map(|(&i, s)| TrainingRow {
+            timestamp: rows.timestamps[i],
+            keys: rows.meta[i].keys,
+            composite: s.composite,
+            confidence: s.confidence,
+            strict: is_strict_request(rows.row(i)),
+            features: rows.row(i),
+        })
+        .collect();
+    DecisionModel::fit(
+        &cfg.decision,
+        FitInput {
+            rows: &training_rows,
+            censored: data.censored,
+            min_confidence: cfg.enforce_min_confidence,
+        },
+    )
+    .map(Some)
 }
 
 pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -66,6 +66,7 @@
 //! the thread; it is idempotent, and `Drop` does the same best-effort.
 
 mod codec;
+pub(crate) use codec::{decode_snapshot, encode_snapshot};
 mod queries;
 mod schema;
 
@@ -99,6 +100,9 @@ pub(crate) struct PendingPrediction {
     pub request_context: Option<String>,
     /// Store the explanation even when the prediction is not an anomaly.
     pub store_explanation: bool,
+    /// Whose request it was and whether it was suspected: stored after the features (see
+    /// [`codec::encode_sample`]), read back by feedback and the training window.
+    pub meta: crate::window::RowMeta,
     /// The training-window slot the vector went to, and the window's `seen` count then.
     pub window_slot: Option<(u32, u64)>,
 }
@@ -497,6 +501,7 @@ mod tests {
             }),
             request_context: None,
             store_explanation: false,
+            meta: crate::window::RowMeta::UNKNOWN,
             window_slot: None,
         }
     }

@@ -5,7 +5,7 @@ use anomaly_core::explain::Explanation;
 use anomaly_core::policy::Action;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::codec::{decode_features, encode_features};
+use super::codec::{decode_features, decode_sample, encode_sample};
 use super::PendingPrediction;
 use crate::error::{EngineError, Result};
 use crate::metrics::FeedbackTotals;
@@ -14,6 +14,7 @@ use crate::records::{
     PerformanceAggregates, PredictionRecord, SuspiciousSession, UserFeedback,
 };
 use crate::time::{civil_date, MS_PER_DAY};
+use crate::window::{RowMeta, SavedRow};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> EngineError {
     EngineError::Store(format!("corrupt {what} in the store: {e}"))
@@ -52,7 +53,7 @@ pub(crate) fn insert_prediction(conn: &Connection, p: &PendingPrediction) -> rus
         o.session_id,
         o.user_id,
         o.timestamp,
-        encode_features(&o.features),
+        encode_sample(&o.features, &p.meta),
         forest,
         autoencoder,
         o.anomaly_score,
@@ -69,9 +70,9 @@ pub(crate) fn insert_prediction(conn: &Connection, p: &PendingPrediction) -> rus
         o.error,
         signals,
     ])?;
-    if let Some((slot, _)) = p.window_slot {
+    if let Some((slot, _)) = &p.window_slot {
         conn.prepare_cached("INSERT OR REPLACE INTO training_samples (slot, timestamp, features) VALUES (?1, ?2, ?3)")?
-            .execute(params![slot, o.timestamp, encode_features(&o.features)])?;
+            .execute(params![slot, o.timestamp, encode_sample(&o.features, &p.meta)])?;
     }
     Ok(())
 }
@@ -505,7 +506,7 @@ pub(crate) fn prune(
     Ok((p, w))
 }
 
-pub(crate) fn window_rows(conn: &Connection) -> Result<Vec<(u32, i64, Vec<f64>)>> {
+pub(crate) fn window_rows(conn: &Connection) -> Result<Vec<SavedRow>> {
     let mut stmt =
         conn.prepare("SELECT slot, timestamp, features FROM training_samples ORDER BY slot")?;
     let raws = stmt
@@ -520,7 +521,8 @@ pub(crate) fn window_rows(conn: &Connection) -> Result<Vec<(u32, i64, Vec<f64>)>
     raws.into_iter()
         .map(|(slot, ts, f)| {
             let slot = u32::try_from(slot).map_err(|_| corrupt("training sample slot", slot))?;
-            Ok((slot, ts, decode_features(&f)?))
+            let (x, meta) = decode_sample(&f)?;
+            Ok((slot, ts, x, meta))
         })
         .collect()
 }
@@ -541,6 +543,86 @@ pub(crate) fn get_snapshot(conn: &Connection) -> Result<Option<(i64, Vec<u8>)>> 
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?)
+}
+
+/// A reported prediction whose feedback still shapes decisions (see `engine::decisions`).
+#[derive(Clone, Debug)]
+pub(crate) struct FeedbackRow {
+    pub id: i64,
+    pub timestamp: i64,
+    pub features: Vec<f64>,
+    /// The keys of the request's user, session, device and source.
+    pub meta: RowMeta,
+    pub false_positive: bool,
+    pub false_negative: bool,
+}
+
+const FEEDBACK_ROW: &str = "SELECT id, timestamp, features, coalesce(feedback_false_positive, 0),
+        coalesce(feedback_false_negative, 0) FROM predictions";
+
+fn feedback_rows(
+    conn: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<FeedbackRow>> {
+    let mut stmt = conn.prepare(&format!("{FEEDBACK_ROW} {filter}"))?;
+    let raws = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, bool>(3)?,
+                r.get::<_, bool>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raws.into_iter()
+        .map(|(id, timestamp, f, fp, fneg)| {
+            let (features, meta) = decode_sample(&f)?;
+            Ok(FeedbackRow {
+                id,
+                timestamp,
+                features,
+                meta,
+                false_positive: fp,
+                false_negative: fneg,
+            })
+        })
+        .collect()
+}
+
+/// The predictions of requests at or after `since` (event time) reported as false positives
+/// or false negatives, oldest first.
+pub(crate) fn feedback_since(conn: &Connection, since: i64) -> Result<Vec<FeedbackRow>> {
+    feedback_rows(
+        conn,
+        "WHERE timestamp >= ?1 AND (feedback_false_positive = 1 OR feedback_false_negative = 1)
+         ORDER BY timestamp, id",
+        [since],
+    )
+}
+
+/// The alarms (CHALLENGE or worse enforced) of requests in `(from, until]` that nobody
+/// reported as false positives, oldest first.
+pub(crate) fn unreported_alarms(
+    conn: &Connection,
+    from: i64,
+    until: i64,
+) -> Result<Vec<FeedbackRow>> {
+    feedback_rows(
+        conn,
+        "WHERE timestamp > ?1 AND timestamp <= ?2
+           AND action_taken IN ('CHALLENGE', 'REQUIRE_2FA', 'BLOCK')
+           AND coalesce(feedback_false_positive, 0) = 0
+         ORDER BY timestamp, id",
+        [from, until],
+    )
+}
+
+/// Prediction `id` as feedback sees it.
+pub(crate) fn feedback_row(conn: &Connection, id: i64) -> Result<Option<FeedbackRow>> {
+    Ok(feedback_rows(conn, "WHERE id = ?1", [id])?.pop())
 }
 
 // ---------------------------------------------------------------- models
