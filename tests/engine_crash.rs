@@ -7,6 +7,10 @@
 //! intact (`PRAGMA integrity_check`), open as an engine, and hold every record the child
 //! reported — with exactly the features the child computed (the parent recomputes them from the
 //! same seeded traffic).
+//!
+//! A second run of the child (`HOLD_ENV` set) stops after its eighth report with 40 answered
+//! requests still in the writer's queue, as a crash in the middle of a burst leaves them; the
+//! parent kills it there, and after the restart no id answered before the kill comes back.
 
 #[path = "engine_support/mod.rs"]
 mod support;
@@ -21,7 +25,10 @@ use anomaly_engine::Engine;
 use support::*;
 
 const CHILD_ENV: &str = "ML_ANOMALY_CRASH_CHILD_STORE";
+const HOLD_ENV: &str = "ML_ANOMALY_CRASH_CHILD_HOLD";
 const TRAFFIC_SEED: u64 = 9;
+/// Requests the holding child answers after its last report.
+const HELD: i64 = 40;
 
 /// Entry point of the child process; does nothing in a normal test run.
 #[test]
@@ -29,12 +36,30 @@ fn crash_child() {
     let Ok(path) = std::env::var(CHILD_ENV) else {
         return;
     };
+    let hold = std::env::var(HOLD_ENV).is_ok();
     let mut config = small_config(&path);
     config.writer_batch_size = 64;
+    if hold {
+        // the held answers wait in the writer's queue (a batch of 64 is not full)
+        config.writer_flush_interval_ms = 1_000;
+    }
     let engine = Engine::open(config).expect("child opens the store");
     let mut traffic = Traffic::new(TRAFFIC_SEED, 50, T0);
     let mut out = std::io::stdout().lock();
-    loop {
+    for report in 1.. {
+        if hold && report > 8 {
+            for _ in 0..HELD {
+                let id = engine
+                    .predict(traffic.next_event(), None)
+                    .expect("predict")
+                    .id;
+                writeln!(out, "answered {id}").expect("stdout");
+            }
+            out.flush().expect("stdout");
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
         let mut last = 0;
         for _ in 0..300 {
             last = engine
@@ -55,13 +80,7 @@ fn committed_records_survive_sigkill() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = temp_store(&dir, "crash.sqlite");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, &path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_child(&path, false);
     let stdout = child.stdout.take().unwrap();
     let mut committed = 0i64;
     let mut reports = 0;
@@ -117,4 +136,56 @@ fn committed_records_survive_sigkill() {
         next > committed,
         "ids continue after the crash: {next} > {committed}"
     );
+}
+
+fn spawn_child(path: &str, hold: bool) -> std::process::Child {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if hold {
+        command.env(HOLD_ENV, "1");
+    }
+    command.spawn().unwrap()
+}
+
+#[test]
+fn ids_answered_before_sigkill_are_never_answered_again() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = temp_store(&dir, "ids.sqlite");
+    let mut child = spawn_child(&path, true);
+    let stdout = child.stdout.take().unwrap();
+    let (mut committed, mut answered, mut held) = (0i64, 0i64, 0);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(id) = line.strip_prefix("committed ") {
+            committed = id.parse().unwrap();
+        } else if let Some(id) = line.strip_prefix("answered ") {
+            answered = answered.max(id.parse().unwrap());
+            if answered > committed && committed > 0 {
+                held += 1;
+                if held == HELD {
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(held, HELD, "the child did not hold its answers");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let engine = Engine::open(small_config(&path)).unwrap();
+    let mut traffic = Traffic::new(TRAFFIC_SEED + 1, 50, T0);
+    for p in feed(&engine, &mut traffic, 200) {
+        assert!(
+            p.id > answered,
+            "id {} answered again after the crash (answered up to {answered}, committed up to {committed})",
+            p.id
+        );
+    }
 }

@@ -158,17 +158,29 @@ async function main() {
   const attackers = live.filter((x) => x.label.attack);
   console.log(`\n== 3. live traffic: ${live.length} requests, ${attackers.length} of them by attackers`);
   const perScenario = new Map();
-  const normal = { requests: 0, flagged: 0, enforced: 0, sessions: new Set(), blockedSessions: new Set(), deniedSessions: new Set() };
+  const normal = { requests: 0, flagged: 0, enforced: 0, sessions: new Set(), frictionSessions: new Set(), blockedSessions: new Set(), deniedSessions: new Set() };
+  // accounts an attacker used: evidence on a user follows the account across its session ids,
+  // so their owners' own later sessions are reported apart
+  const attackedUsers = new Set(live.filter((x) => x.label.attack).map((x) => x.event.userId));
+  const ofAttacked = { sessions: new Set(), blocked: new Set() };
   t0 = Date.now();
   for (const x of live) {
     const r = await send(opt.url, x.event);
     const out = outcomeOf(r);
     const { scenario, attack } = x.label;
+    if (scenario === 'normal' && attackedUsers.has(x.event.userId)) {
+      ofAttacked.sessions.add(x.event.sessionId);
+      if (out.kind === 'BLOCKED' || out.kind.startsWith('DENIED')) ofAttacked.blocked.add(x.event.sessionId);
+      continue;
+    }
     if (scenario === 'normal') {
       normal.requests += 1;
       normal.sessions.add(x.event.sessionId);
       if (out.ml && out.ml.isAnomaly) normal.flagged += 1;
-      if (ACTED.has(out.kind)) normal.enforced += 1;
+      if (ACTED.has(out.kind)) {
+        normal.enforced += 1;
+        normal.frictionSessions.add(x.event.sessionId);
+      }
       if (out.kind === 'BLOCKED') normal.blockedSessions.add(x.event.sessionId);
       if (out.kind.startsWith('DENIED')) normal.deniedSessions.add(x.event.sessionId);
       continue;
@@ -219,8 +231,13 @@ async function main() {
   console.log('\n-- normal users');
   console.log(`   ${normal.requests} requests in ${normal.sessions.size} sessions: flagged ${pct(normal.flagged, normal.requests)}, ` +
     `challenged or stopped (challenge/2FA/block/strict denial) ${pct(normal.enforced, normal.requests)}, ` +
+    `sessions that met friction ${normal.frictionSessions.size} (${pct(normal.frictionSessions.size, normal.sessions.size)}), ` +
     `sessions blocked ${normal.blockedSessions.size} (${pct(normal.blockedSessions.size, normal.sessions.size)}), ` +
     `sessions with an admin request denied by the strict check ${normal.deniedSessions.size} (${pct(normal.deniedSessions.size, normal.sessions.size)})`);
+  if (ofAttacked.sessions.size) {
+    console.log(`   the attacked accounts' own other sessions: ${ofAttacked.sessions.size}, blocked or denied ${ofAttacked.blocked.size} ` +
+      '(evidence on an account follows it across session ids)');
+  }
 
   const perf = (await httpRequest(`${opt.url}/api/ml-anomaly/performance?hours=8760`, { headers: admin })).body;
   const m = (await httpRequest(`${opt.url}/api/ml-anomaly/status`, { headers: admin })).body;

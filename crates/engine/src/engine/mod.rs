@@ -13,6 +13,7 @@
 //! window lock), trains, persists through the store and swaps the pointer.
 
 mod decisions;
+mod ids;
 mod maintenance;
 mod predict;
 mod queries;
@@ -121,7 +122,7 @@ pub(crate) struct Inner {
     pub drift_window: Mutex<DriftWindow>,
     pub drift: Mutex<DriftTracker>,
     pub metrics: Metrics,
-    pub next_id: AtomicI64,
+    pub ids: ids::IdAllocator,
     pub next_version: AtomicU32,
     pub training: Arc<AtomicBool>,
     /// The automatic first training is not attempted again before the window has seen this
@@ -387,7 +388,7 @@ impl Engine {
         self.inner.store.flush()
     }
 
-    /// Saves the behavioral state and the id counter, commits everything queued and stops the
+    /// Saves the behavioral state, gives back the unused prediction ids, commits everything queued and stops the
     /// store. Idempotent; later calls (other than status and metrics) return
     /// [`EngineError::Closed`]. A background training still running finishes on its own and
     /// its model is discarded.
@@ -397,16 +398,10 @@ impl Engine {
             return Ok(());
         }
         let saved = inner.save_snapshot(None).and_then(|_| {
-            let next_id = inner.next_id.load(Ordering::Acquire);
-            inner.store.call(move |conn| {
-                let stored = crate::store::get_meta_i64(conn, "next_prediction_id")?.unwrap_or(0);
-                crate::store::set_meta(
-                    conn,
-                    "next_prediction_id",
-                    &next_id.max(stored).to_string(),
-                )?;
-                Ok(())
-            })
+            let first_unused = inner.ids.seal();
+            inner
+                .store
+                .call(move |conn| ids::release(conn, first_unused))
         });
         let closed = inner.store.close();
         saved.and(closed)

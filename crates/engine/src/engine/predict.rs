@@ -201,7 +201,7 @@ impl Inner {
         };
         let ts = event.timestamp;
         self.last_event_ms.fetch_max(ts, Ordering::Relaxed);
-        let id = self.next_id.fetch_add(1, Ordering::AcqRel);
+        let id = self.ids.next(&self.store)?;
         let config = self.config();
         let cfg = &config.prediction;
         let keys = EntityKeys::of_event(config.state.hash_key, &event);

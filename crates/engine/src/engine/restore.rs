@@ -6,7 +6,7 @@
 //! | drift history, last report | `models.drift_state` of the active model | the drift tracker |
 //! | training window | `training_samples` + `meta.window_seen` | the reservoir, slot for slot |
 //! | drift window | `predictions` scored by the active model | its latest `driftWindow` rows |
-//! | next prediction id | `meta.next_prediction_id`, `max(id) + 1` | the larger of both |
+//! | next prediction id | `meta.prediction_ids_reserved` (and, from older stores, `meta.next_prediction_id`, `max(id) + 1`) | the largest, with a new range reserved from it before any request ([`super::ids`]) |
 //! | next model version | `meta.next_model_version`, `max(version) + 1` | the larger of both |
 //! | last training time | `meta.last_training_time` | `lastRetrainingTime`, forced-retrain anchor |
 //! | behavioral state | `state_snapshot` part 1 (postcard) | sessions and users as of the snapshot |
@@ -38,9 +38,11 @@ use crate::store::{self, FeedbackRow, Store};
 use crate::window::{RowMeta, SavedRow, TrainingWindow};
 
 use super::decisions::DecisionState;
+use super::ids::{self, IdAllocator};
 
 struct Persisted {
-    next_prediction_id: i64,
+    first_id: i64,
+    reserved_ids: i64,
     next_version: u32,
     active: Option<(ModelInfo, Vec<u8>)>,
     last_training_time: Option<i64>,
@@ -58,6 +60,8 @@ pub(super) fn open(config: EngineConfig) -> Result<Inner> {
     let p = store.call(move |conn| {
         let meta_id = store::get_meta_i64(conn, "next_prediction_id")?.unwrap_or(1);
         let max_id = store::max_prediction_id(conn)?.unwrap_or(0);
+        let first_id = meta_id.max(max_id + 1).max(ids::reserved_end(conn)?).max(1);
+        let reserved_ids = ids::reserve(conn, first_id + ids::ID_BLOCK)?;
         let meta_version = store::get_meta_i64(conn, "next_model_version")?.unwrap_or(1);
         let max_version = store::max_model_version(conn)?.unwrap_or(0);
         let active = match store::active_model(conn)? {
@@ -72,7 +76,8 @@ pub(super) fn open(config: EngineConfig) -> Result<Inner> {
             None => Vec::new(),
         };
         Ok(Persisted {
-            next_prediction_id: meta_id.max(max_id + 1).max(1),
+            first_id,
+            reserved_ids,
             next_version: u32::try_from(meta_version.max(i64::from(max_version) + 1).max(1))
                 .map_err(|_| EngineError::Store("corrupt meta value next_model_version".into()))?,
             active,
@@ -196,7 +201,7 @@ pub(super) fn open(config: EngineConfig) -> Result<Inner> {
         drift_window: Mutex::new(drift_window),
         drift: Mutex::new(drift),
         metrics,
-        next_id: AtomicI64::new(p.next_prediction_id),
+        ids: IdAllocator::new(p.first_id, p.reserved_ids),
         next_version: AtomicU32::new(p.next_version),
         training: Arc::new(AtomicBool::new(false)),
         auto_train_retry_at: AtomicU64::new(0),

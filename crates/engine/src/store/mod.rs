@@ -259,6 +259,17 @@ impl Store {
         })?
     }
 
+    /// Queues `f` to run on the writer thread after everything queued before it, without
+    /// waiting for it or blocking; false when the queue is full or the writer stopped.
+    pub(crate) fn submit<F>(&self, f: F) -> bool
+    where
+        F: FnOnce(&mut Connection) + Send + 'static,
+    {
+        let queued = self.tx.try_send(Msg::Call(Box::new(f))).is_ok();
+        self.writer.unpark();
+        queued
+    }
+
     /// Commits every record queued so far, without waiting for the flush interval.
     pub fn flush(&self) -> Result<()> {
         self.call(|_| Ok(()))
