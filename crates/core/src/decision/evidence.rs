@@ -165,7 +165,7 @@ impl EntityKeys {
         )
     }
 
-    fn key(&self, kind: EntityKind) -> Option<u64> {
+    pub fn key(&self, kind: EntityKind) -> Option<u64> {
         match kind {
             EntityKind::User => Some(self.user),
             EntityKind::Device => self.device,

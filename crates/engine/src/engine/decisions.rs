@@ -13,7 +13,12 @@
 //! - **Suspected sessions**: a session that met friction (CHALLENGE or worse, or a strict
 //!   denial) is remembered with the highest level it reached; its requests stay out of the next
 //!   training (`training.rs`), and it counts as a session that met friction in the next fit of
-//!   the budget (censoring, see `anomaly_core::decision::fit`).
+//!   the budget (censoring, see `anomaly_core::decision::fit`) — at most
+//!   [`CENSORED_PER_USER`] of them per user, and none of an entity confirmed as an attacker or
+//!   flooding the window. Censoring stands for normal sessions the last model got wrong; an
+//!   attacker's hundred sessions that met friction are not a hundred normal ones, and counting
+//!   them would spend the budget on him: the next fit would raise every threshold and let his
+//!   attack through (tests/engine_poisoning.rs).
 //! - **Feedback** ([`DecisionState::false_positive`], [`DecisionState::confirmed_attack`]): an
 //!   allowance for the user's situation, or evidence and a training exclusion for the attacker's
 //!   user, device and address. Both are a function of the feedback records, rebuilt from the
@@ -35,6 +40,8 @@ use crate::outcome::DecisionOutcome;
 
 /// Suspected sessions remembered (the oldest forgotten first).
 const MAX_SUSPECTED: usize = 200_000;
+/// Suspected sessions of one user counted as censored friction in a fit.
+pub(crate) const CENSORED_PER_USER: usize = 2;
 /// Confirmed attackers keep their rows out of training for this many confirmation half-lives.
 const CONFIRMED_HALF_LIVES: i64 = 4;
 
@@ -74,8 +81,8 @@ pub(crate) struct Verdict {
 pub(crate) struct DecisionState {
     pub evidence: EvidenceState,
     pub allowances: Allowances,
-    /// Session key → (highest level of friction it met, when).
-    suspected: HashMap<u64, (Action, i64)>,
+    /// Session key → the friction it met.
+    suspected: HashMap<u64, Suspicion>,
     /// Entity key (kind, key) → excluded from training until (ms).
     confirmed: HashMap<(u8, u64), i64>,
     /// Sessions a reported false positive released from quarantine: their rows teach again.
@@ -88,12 +95,21 @@ pub(crate) struct DecisionState {
     pub alarm_cursor: i64,
 }
 
+/// A session that met friction: the highest level, when it last did, and whose it was.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+struct Suspicion {
+    level: Action,
+    at: i64,
+    user: u64,
+    source: Option<u64>,
+}
+
 /// The persisted part of a [`DecisionState`]; allowances and releases are rebuilt from the
 /// feedback records instead (they must survive a crash between snapshots).
 #[derive(Serialize, Deserialize)]
 struct Snapshot {
     evidence: EvidenceState,
-    suspected: Vec<(u64, Action, i64)>,
+    suspected: Vec<(u64, Suspicion)>,
     confirmed: Vec<(u8, u64, i64)>,
     applied: Vec<i64>,
     alarm_cursor: i64,
@@ -158,7 +174,7 @@ impl DecisionState {
             } else {
                 enforced
             };
-            self.suspect(r.keys.session, level, r.timestamp);
+            self.suspect(r.keys, level, r.timestamp);
         }
         let verdict = Verdict {
             is_anomaly,
@@ -177,13 +193,18 @@ impl DecisionState {
         (verdict, outcome)
     }
 
-    fn suspect(&mut self, session: u64, level: Action, t: i64) {
-        let entry = self.suspected.entry(session).or_insert((level, t));
-        entry.0 = entry.0.max(level);
-        entry.1 = entry.1.max(t);
+    fn suspect(&mut self, keys: &EntityKeys, level: Action, t: i64) {
+        let entry = self.suspected.entry(keys.session).or_insert(Suspicion {
+            level,
+            at: t,
+            user: keys.user,
+            source: keys.source,
+        });
+        entry.level = entry.level.max(level);
+        entry.at = entry.at.max(t);
         if self.suspected.len() > MAX_SUSPECTED {
             // forget the oldest half (ties by key: deterministic)
-            let mut all: Vec<(i64, u64)> = self.suspected.iter().map(|(k, v)| (v.1, *k)).collect();
+            let mut all: Vec<(i64, u64)> = self.suspected.iter().map(|(k, v)| (v.at, *k)).collect();
             all.sort_unstable();
             for (_, k) in &all[..all.len() / 2] {
                 self.suspected.remove(k);
@@ -213,23 +234,46 @@ impl DecisionState {
         }
     }
 
-    /// The suspected sessions since `since`, by level: they count as friction in the next fit.
-    pub(crate) fn censored_since(&self, since: i64) -> Censored {
-        let mut c = Censored::default();
-        for &(level, at) in self.suspected.values() {
-            if at < since {
+    /// The suspected sessions since `since`, by level: they count as friction in the next fit
+    /// (see the module docs) — at most [`CENSORED_PER_USER`] per user, the highest levels
+    /// first, and none whose user or source is confirmed at `now` or `distrusted`.
+    pub(crate) fn censored_since(
+        &self,
+        since: i64,
+        now: i64,
+        distrusted: impl Fn(EntityKind, u64) -> bool,
+    ) -> Censored {
+        let confirmed =
+            |kind: u8, k: u64| self.confirmed.get(&(kind, k)).is_some_and(|&u| now <= u);
+        let mut per_user: HashMap<u64, Vec<Action>> = HashMap::new();
+        for s in self.suspected.values() {
+            let source_out = s
+                .source
+                .is_some_and(|k| confirmed(3, k) || distrusted(EntityKind::Source, k));
+            if s.at < since
+                || confirmed(1, s.user)
+                || distrusted(EntityKind::User, s.user)
+                || source_out
+            {
                 continue;
             }
-            c.challenge += u64::from(level >= Action::Challenge);
-            c.require2fa += u64::from(level >= Action::Require2fa);
-            c.block += u64::from(level >= Action::Block);
+            per_user.entry(s.user).or_default().push(s.level);
+        }
+        let mut c = Censored::default();
+        for levels in per_user.values_mut() {
+            levels.sort_unstable_by(|a, b| b.cmp(a));
+            for &level in levels.iter().take(CENSORED_PER_USER) {
+                c.challenge += u64::from(level >= Action::Challenge);
+                c.require2fa += u64::from(level >= Action::Require2fa);
+                c.block += u64::from(level >= Action::Block);
+            }
         }
         c
     }
 
     /// Forgets suspicions older than `cutoff` (they left the training window).
     pub(crate) fn prune(&mut self, cutoff: i64) {
-        self.suspected.retain(|_, v| v.1 >= cutoff);
+        self.suspected.retain(|_, v| v.at >= cutoff);
         self.confirmed.retain(|_, &mut until| until >= cutoff);
     }
 
@@ -285,13 +329,13 @@ impl DecisionState {
                 *e = (*e).max(until);
             }
         }
-        self.suspect(keys.session, Action::Challenge, t);
+        self.suspect(keys, Action::Challenge, t);
     }
 
     /// The persisted part, as bytes.
     pub(crate) fn snapshot(&self) -> Vec<u8> {
-        let mut suspected: Vec<(u64, Action, i64)> =
-            self.suspected.iter().map(|(k, v)| (*k, v.0, v.1)).collect();
+        let mut suspected: Vec<(u64, Suspicion)> =
+            self.suspected.iter().map(|(k, v)| (*k, *v)).collect();
         suspected.sort_unstable_by_key(|s| s.0);
         let mut confirmed: Vec<(u8, u64, i64)> =
             self.confirmed.iter().map(|(k, v)| (k.0, k.1, *v)).collect();
@@ -315,11 +359,7 @@ impl DecisionState {
             return Err("it was taken under other decision settings".into());
         }
         self.evidence = s.evidence;
-        self.suspected = s
-            .suspected
-            .into_iter()
-            .map(|(k, a, t)| (k, (a, t)))
-            .collect();
+        self.suspected = s.suspected.into_iter().collect();
         self.confirmed = s
             .confirmed
             .into_iter()

@@ -9,13 +9,14 @@
 //! compare-and-swap and released by a guard's `Drop`, so two trainings never overlap and a
 //! panicking training cannot leave it set.
 
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anomaly_core::bundle::{ModelBundle, TrainingProgress};
-use anomaly_core::decision::{is_strict_request, DecisionModel, FitInput, TrainingRow};
+use anomaly_core::decision::{is_strict_request, DecisionModel, EntityKind, FitInput, TrainingRow};
 use anomaly_core::N_FEATURES;
 use ndarray::ArrayView2;
 
@@ -121,7 +122,7 @@ impl Inner {
     ) -> Result<TrainOutcome> {
         let config = self.config();
         let since = now.saturating_sub(config.model_window_ms());
-        let data = self.training_data(since);
+        let data = self.training_data(since, now);
         let rows = data.clean.len();
         let required = config.retraining.min_samples_for_training;
         if rows < required {
@@ -199,7 +200,7 @@ impl Inner {
     /// lock released in between (a vector replaced meanwhile is copied either before or after:
     /// the copy is still a sample of the window), and split by what they may teach
     /// (docs/models.md, "What the model learns from").
-    fn training_data(&self, since: i64) -> TrainingData {
+    fn training_data(&self, since: i64, now: i64) -> TrainingData {
         let (slots, held) = {
             let w = lock(&self.window);
             (w.slots(), w.len())
@@ -213,12 +214,21 @@ impl Inner {
         }
         let d = lock(&self.decisions);
         let kept = all.filtered(|i| !d.excluded(&all.meta[i].keys, all.timestamps[i]));
+        let suspected =
+            |i: usize| kept.meta[i].quarantined && !d.is_released(kept.meta[i].keys.session);
+        let flooding = flooding_entities(&kept, suspected);
+        let kept = kept.filtered(|i| {
+            let keys = &kept.meta[i].keys;
+            !EntityKind::ALL
+                .iter()
+                .any(|&k| keys.key(k).is_some_and(|key| flooding.contains(&(k, key))))
+        });
         let teaches =
             |i: usize| !kept.meta[i].quarantined || d.is_released(kept.meta[i].keys.session);
         TrainingData {
             clean: kept.filtered(teaches),
             quarantined: kept.filtered(|i| !teaches(i)),
-            censored: d.censored_since(since),
+            censored: d.censored_since(since, now, |kind, key| flooding.contains(&(kind, key))),
             excluded: all.len() - kept.len(),
             kept,
         }
@@ -289,6 +299,42 @@ impl Inner {
         lock(&self.schedule).forced_retrain.ran(now);
         Ok(info)
     }
+}
+
+/// An entity whose suspected rows exceed this share of its rows in the window ...
+const FLOODING_SHARE: f64 = 0.2;
+/// ... and this many rows is left out of the training whole.
+const FLOODING_MIN_ROWS: usize = 20;
+
+/// Users, devices and sources whose rows in the window are mostly suspected: more than
+/// [`FLOODING_SHARE`] of them (and more than [`FLOODING_MIN_ROWS`]), four times what the
+/// calibration's 5 % tail leaves to a normal entity. Their rows neither teach the models, nor
+/// calibrate the scores, nor take part in the decision layer's fit: an attacker who floods
+/// the window (scraping for a day before the retrain) would otherwise move the calibrated tail
+/// and spend the sessions' friction budget on his own sessions, so that the next model lets
+/// his attack through (tests/engine_poisoning.rs).
+fn flooding_entities(
+    rows: &WindowRows,
+    suspected: impl Fn(usize) -> bool,
+) -> std::collections::HashSet<(EntityKind, u64)> {
+    let mut counts: HashMap<(EntityKind, u64), (usize, usize)> = HashMap::new();
+    for i in 0..rows.len() {
+        let s = suspected(i);
+        for kind in EntityKind::ALL {
+            if let Some(key) = rows.meta[i].keys.key(kind) {
+                let c = counts.entry((kind, key)).or_default();
+                c.0 += 1;
+                c.1 += usize::from(s);
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .filter(|(_, (total, bad))| {
+            *bad > FLOODING_MIN_ROWS && *bad as f64 > FLOODING_SHARE * *total as f64
+        })
+        .map(|(k, _)| k)
+        .collect()
 }
 
 /// What a training learns from (see [`Inner::training_data`]).
