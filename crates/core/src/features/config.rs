@@ -15,6 +15,11 @@ pub struct StateConfig {
     pub max_sessions: usize,
     /// Most users tracked at once; the least recently used is evicted beyond it.
     pub max_users: usize,
+    /// Most sessions of one user tracked at once: beyond it a new session of that user takes
+    /// the place of the user's own least recently used one, so that one account opening
+    /// sessions by the thousand cannot evict everybody else's (`features::lru`). At most
+    /// `maxSessions`; a larger value is taken as `maxSessions`.
+    pub max_sessions_per_user: usize,
     /// A session idle longer than this is forgotten (by [`expire_idle`]) and, if it comes back,
     /// starts afresh. Also the largest backwards clock jump tolerated within a session.
     ///
@@ -63,6 +68,7 @@ impl Default for StateConfig {
         StateConfig {
             max_sessions: 10_000,
             max_users: 10_000,
+            max_sessions_per_user: 64,
             session_idle_ms: 4 * MS_PER_HOUR,
             user_idle_ms: 8 * MS_PER_DAY,
             tz_offset_minutes: 0,
@@ -108,6 +114,15 @@ impl StateConfig {
             return Err(invalid(
                 "maxUsers",
                 format!("must be in 1..={MAX_TRACKED}, got {}", self.max_users),
+            ));
+        }
+        if !(1..=MAX_TRACKED).contains(&self.max_sessions_per_user) {
+            return Err(invalid(
+                "maxSessionsPerUser",
+                format!(
+                    "must be in 1..={MAX_TRACKED}, got {}",
+                    self.max_sessions_per_user
+                ),
             ));
         }
         for (name, v) in [

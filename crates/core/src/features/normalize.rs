@@ -52,6 +52,7 @@ pub mod domain {
     pub const SESSION: u64 = 4;
     pub const LOCATION: u64 = 5;
     pub const ACTION: u64 = 6;
+    pub const USER: u64 = 7;
 }
 
 /// The longest prefix of `s` of at most `max_bytes` bytes that ends on a char boundary, and

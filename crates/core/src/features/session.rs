@@ -19,6 +19,9 @@ use super::window::{
 pub(crate) struct SessionState {
     /// Stable hash of the session id (how the user's session index refers to it).
     pub id_hash: u64,
+    /// Stable hash of the id of the user who opened it: its group in the sessions map (see
+    /// `features::lru`, fair-share eviction).
+    pub user_hash: u64,
     /// Start of the session (from the host, else the first request).
     pub started_at: i64,
     /// Effective timestamp of the first request observed.
@@ -36,6 +39,15 @@ pub(crate) struct SessionState {
     pub signals: SignalWindow,
 }
 
+impl super::lru::Grouped for SessionState {
+    fn group(&self) -> u64 {
+        self.user_hash
+    }
+    fn established(&self) -> bool {
+        self.events_total > 1
+    }
+}
+
 impl SessionState {
     pub fn is_empty(&self) -> bool {
         self.events_total == 0
@@ -44,6 +56,7 @@ impl SessionState {
     /// Back to a fresh session, keeping allocations.
     pub fn reset(&mut self) {
         self.id_hash = 0;
+        self.user_hash = 0;
         self.started_at = 0;
         self.first_seen = 0;
         self.last_ts = 0;
@@ -66,6 +79,7 @@ impl SessionState {
 #[serde(rename_all = "camelCase")]
 struct SessionSnapshot<E, S, I> {
     id_hash: u64,
+    user_hash: u64,
     started_at: i64,
     first_seen: i64,
     last_ts: i64,
@@ -90,6 +104,7 @@ impl Serialize for SessionState {
         let w = &self.window;
         SessionSnapshot {
             id_hash: self.id_hash,
+            user_hash: self.user_hash,
             started_at: self.started_at,
             first_seen: self.first_seen,
             last_ts: self.last_ts,
@@ -174,6 +189,7 @@ impl SessionState {
         }
         Ok(SessionState {
             id_hash: s.id_hash,
+            user_hash: s.user_hash,
             started_at: s.started_at,
             first_seen: s.first_seen,
             last_ts: s.last_ts,

@@ -60,7 +60,7 @@ fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 impl Entries {
     /// Serializes the next slots of `map` until `budget` entries are written; returns the
     /// budget left.
-    fn take<V: Serialize + Default>(
+    fn take<V: Serialize + Default + super::lru::Grouped>(
         &mut self,
         map: &super::lru::Lru<V>,
         mut budget: usize,

@@ -172,10 +172,8 @@ impl TryFrom<StateRepr> for BehaviorState {
             name: "state",
             reason: e,
         };
-        let sessions = Lru::from_entries(r.sessions.0, r.config.max_sessions, r.config.hash_key)
-            .map_err(bad)?;
-        let users =
-            Lru::from_entries(r.users.0, r.config.max_users, r.config.hash_key).map_err(bad)?;
+        let sessions = Lru::from_entries(r.sessions.0, sessions_map(&r.config)).map_err(bad)?;
+        let users = Lru::from_entries(r.users.0, users_map(&r.config)).map_err(bad)?;
         Ok(BehaviorState {
             config: r.config,
             sessions,
@@ -188,11 +186,21 @@ impl Default for BehaviorState {
     fn default() -> Self {
         let config = StateConfig::default();
         BehaviorState {
-            sessions: Lru::new(config.max_sessions, config.hash_key),
-            users: Lru::new(config.max_users, config.hash_key),
+            sessions: sessions_map(&config),
+            users: users_map(&config),
             config,
         }
     }
+}
+
+/// The sessions map: fair-share eviction, a user's own sessions first (see `features::lru`).
+fn sessions_map(c: &StateConfig) -> Lru<SessionState> {
+    Lru::fair(c.max_sessions, c.max_sessions_per_user, c.hash_key)
+}
+
+/// The users map: users with history kept before one-request ones (no groups).
+fn users_map(c: &StateConfig) -> Lru<UserState> {
+    Lru::fair(c.max_users, 0, c.hash_key)
 }
 
 fn idle_jump(last: i64, ts: i64, idle: i64) -> bool {
@@ -204,8 +212,8 @@ impl BehaviorState {
     pub fn new(config: StateConfig) -> Result<Self> {
         config.validate()?;
         Ok(BehaviorState {
-            sessions: Lru::new(config.max_sessions, config.hash_key),
-            users: Lru::new(config.max_users, config.hash_key),
+            sessions: sessions_map(&config),
+            users: users_map(&config),
             config,
         })
     }
@@ -281,7 +289,11 @@ impl BehaviorState {
         let req = Request::new(event, cfg, &mut obs);
 
         let (ui, ulook) = self.users.find_or_insert(uid, UserState::reset);
-        let (si, slook) = self.sessions.find_or_insert(sid, SessionState::reset);
+        // odd: never 0, which means "no group"
+        let user_hash = stable_hash(domain::USER, uid.as_bytes()) | 1;
+        let (si, slook) = self
+            .sessions
+            .find_or_insert_in(sid, user_hash, SessionState::reset);
         obs.evicted_user = ulook == Lookup::Evicted;
         obs.evicted_session = slook == Lookup::Evicted;
         let internal = || CoreError::InvalidEvent("internal: tracked entry vanished".into());
@@ -317,6 +329,7 @@ impl BehaviorState {
         };
         if session.is_empty() {
             session.id_hash = stable_hash(domain::SESSION, sid.as_bytes());
+            session.user_hash = user_hash;
             session.started_at = req.started_hint.unwrap_or(t).min(t);
             session.first_seen = t;
         } else if let Some(h) = req.started_hint {

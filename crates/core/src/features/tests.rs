@@ -1361,3 +1361,77 @@ proptest! {
         }
     }
 }
+
+/// The victim's stolen session, used from a new address and agent after `flood` ran: its
+/// features, and how many of the bystanders' sessions are still tracked.
+fn hijack_after(flood: impl Fn(&mut BehaviorState)) -> ([f64; N_FEATURES], usize) {
+    let mut st = BehaviorState::new(StateConfig::default()).unwrap();
+    let victim = |ts: i64, ip: &str, ua: &str| {
+        let mut e = ev(ts, "victim-session", "victim");
+        e.ip_address = Some(ip.into());
+        e.user_agent = Some(ua.into());
+        e
+    };
+    for i in 0..5 {
+        run(&mut st, &victim(T0 + i * MIN, "1.1.1.1", "UA-X"));
+    }
+    for u in 0..500 {
+        for r in 0..3 {
+            run(
+                &mut st,
+                &ev(T0 + 5 * MIN + r, &format!("s{u}"), &format!("u{u}")),
+            );
+        }
+    }
+    flood(&mut st);
+    let out = run(&mut st, &victim(T0 + 30 * MIN, "2.2.2.2", "UA-Y"));
+    let bystanders = (0..500)
+        .filter(|u| st.sessions_map().iter().any(|(k, _)| k == format!("s{u}")))
+        .count();
+    (out, bystanders)
+}
+
+#[test]
+fn a_flood_of_sessions_does_not_evict_a_victims_history() {
+    use crate::features::FEATURE_NAMES;
+    let (clean, _) = hijack_after(|_| {});
+    let changes =
+        ["ipChange", "uaChange"].map(|n| FEATURE_NAMES.iter().position(|f| f.contains(n)));
+    let one_account = |st: &mut BehaviorState| {
+        for i in 0..10_001 {
+            let mut e = ev(T0 + 10 * MIN + i, &format!("flood-{i}"), "mallory");
+            e.ip_address = Some("6.6.6.6".into());
+            run(st, &e);
+        }
+    };
+    let many_accounts = |st: &mut BehaviorState| {
+        for i in 0..10_001 {
+            run(
+                st,
+                &ev(T0 + 10 * MIN + i, &format!("flood-{i}"), &format!("m{i}")),
+            );
+        }
+    };
+    for (name, flood) in [
+        ("one account", &one_account as &dyn Fn(&mut BehaviorState)),
+        ("many accounts", &many_accounts),
+    ] {
+        let (flooded, bystanders) = hijack_after(flood);
+        assert_eq!(
+            flooded.map(f64::to_bits),
+            clean.map(f64::to_bits),
+            "{name}: the hijack looks different after the flood"
+        );
+        assert_eq!(
+            bystanders, 500,
+            "{name}: sessions with history were evicted"
+        );
+    }
+    for i in changes.into_iter().flatten() {
+        assert!(
+            clean[i] > 0.0,
+            "{} is raised by the hijack",
+            FEATURE_NAMES[i]
+        );
+    }
+}

@@ -219,6 +219,12 @@ struct UserRepr {
     last_location: Option<Located>,
 }
 
+impl super::lru::Grouped for UserState {
+    fn established(&self) -> bool {
+        self.events_total > 1
+    }
+}
+
 impl TryFrom<UserRepr> for UserState {
     type Error = String;
 
