@@ -128,3 +128,28 @@ test('the default logger warns once about requests without identity and BLOCK wi
   assert.equal(service.metrics().middleware.skippedWithoutSession, 3);
   assert.equal(service.logger.info('quiet'), undefined, 'info stays silent');
 });
+
+test("with trust proxy set to the hop count (docs/integration.md), a client's own X-Forwarded-For cannot choose the scored address", async (t) => {
+  const service = createAnomalyService({ store: ':memory:', schedules: false, autoTrain: false });
+  t.after(() => service.close());
+  const seen = [];
+  const { mlAnomalyCheck } = createMiddleware(service, { extendContext: (req, ctx) => void seen.push(ctx.ipAddress) });
+  const appWith = async (trust) => {
+    const app = express();
+    app.set('trust proxy', trust);
+    app.use(identify);
+    app.use('/api', mlAnomalyCheck);
+    app.all('/api/*', (req, res) => res.json({ ok: true }));
+    const server = await listen(app);
+    t.after(server.close);
+    return server;
+  };
+  // The test client plays the one load balancer in front: it appends the address it saw
+  // (203.0.113.7) to whatever the client sent (the victim's usual address, 198.51.100.1).
+  const forwarded = { 'x-forwarded-for': '198.51.100.1, 203.0.113.7' };
+  const hop = await appWith(1);
+  await request(`${hop.url}/api/expenses`, { user: 'u', session: 's', headers: forwarded });
+  const everything = await appWith(true);
+  await request(`${everything.url}/api/expenses`, { user: 'u', session: 's', headers: forwarded });
+  assert.deepEqual(seen, ['203.0.113.7', '198.51.100.1'], 'a hop count scores the address the proxy saw; `true` believes the client');
+});

@@ -84,3 +84,28 @@ test('a store that is not an ml-anomaly database is a clear error, not a crash',
   assert.match(p.error, /store/i);
   await service.close();
 });
+
+test('a state snapshot the engine cannot use is logged, counted, and the service starts afresh', async (t) => {
+  const tmp = tempDir();
+  t.after(tmp.cleanup);
+  const store = path.join(tmp.dir, 'anomaly.sqlite');
+  const first = createAnomalyService({ store, autoTrain: false, schedules: false });
+  for (let i = 0; i < 20; i++) {
+    await first.predictStreaming(`s${i % 4}`, `u${i % 3}`, { timestamp: 1_700_000_000_000 + i * 1000, endpoint: '/api/expenses' });
+  }
+  assert.ok(first.metrics().trackedSessions > 0);
+  await first.close();
+
+  // Another `state` configuration: the snapshot's sessions do not fit it.
+  const warnings = [];
+  const logger = { info() {}, error() {}, warn: (m) => warnings.push(String(m)) };
+  const second = createAnomalyService({ store, autoTrain: false, schedules: false, logger, engine: { state: { maxSessions: 17 } } });
+  t.after(() => second.close());
+  await second.initialize();
+  assert.ok(warnings.some((w) => /behavioral state .* sessions start afresh/.test(w)), warnings.join('\n'));
+  assert.equal(second.metrics().startupWarnings, 1);
+  assert.equal(second.metrics().trackedSessions, 0);
+  assert.match(second.prometheus(), /ml_anomaly_startup_warnings 1\n/);
+  const p = await second.predictStreaming('s1', 'u1', { timestamp: 1_700_000_100_000 });
+  assert.equal(p.error, undefined, 'and it serves');
+});

@@ -288,6 +288,20 @@ test('feedback: owner only, validated, reported as a false positive', async () =
   assert.equal(listed.feedback.notes, 'I was travelling');
   assert.equal(listed.userId, ctx.users[2].userId);
   assert.equal((await request(`${ctx.base}/false-positives?limit=0`, ADMIN)).status, 400);
+  // A second report (a change of mind) becomes the current one; the first stays in the history.
+  const again = await request(url, { ...owner, method: 'POST', json: { isFalsePositive: false, notes: 'no, that was not me' } });
+  assert.equal(again.status, 200);
+  const record = await request(`${ctx.base}/predictions/${id}`, owner);
+  assert.equal(record.body.prediction.userFeedback.notes, 'no, that was not me');
+  const history = record.body.prediction.feedbackHistory;
+  assert.deepEqual(
+    history.map((r) => [r.submittedBy, r.isFalsePositive, r.notes]),
+    [
+      [ctx.users[2].userId, true, 'I was travelling'],
+      [ctx.users[2].userId, false, 'no, that was not me'],
+    ],
+  );
+  assert.ok(history[0].submittedAt <= history[1].submittedAt);
 });
 
 test('GET /statistics validates days', async () => {

@@ -7,7 +7,8 @@
 #                     Chromium, npm packages; a quick no-op when everything is there
 #   2. Rust           rustfmt check, clippy and rustdoc (warnings are errors), cargo test --workspace: unit tests, the
 #                     integration tests in tests/ (ADBench quality when ../shared is present,
-#                     features, drift, engine restart/crash/store files), doc tests
+#                     features, drift, engine restart/crash/store files, bounded fuzzing of
+#                     every decoder: tests/fuzz_decoders.rs), doc tests
 #   3. wasm32 gate    scripts/check-wasm-core.sh: anomaly-core builds for wasm32 and uses no
 #                     I/O, threads or clocks
 #   4. builds         the native addon and the viewer's WebAssembly

@@ -176,3 +176,49 @@ fn a_snapshot_under_another_state_configuration_is_discarded_with_a_warning() {
         "the window does not depend on it"
     );
 }
+
+#[test]
+fn an_unreadable_snapshot_is_discarded_logged_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = temp_store(&dir, "store.sqlite");
+    let engine = Engine::open(config(&path)).unwrap();
+    let mut traffic = Traffic::new(1, 5, T0);
+    feed(&engine, &mut traffic, 30);
+    engine.close().unwrap();
+    drop(engine);
+    for garbage in [
+        b"not a snapshot at all".to_vec(),
+        // the frame's magic with a length running past the end
+        b"\xffMLSNAP2\xff\xff\xff\xff\xff\xff\xff\x7fjunk".to_vec(),
+        (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect(),
+    ] {
+        {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.execute("UPDATE state_snapshot SET snapshot = ?1", [&garbage])
+                .unwrap();
+        }
+        let engine = Engine::open(config(&path)).unwrap();
+        let status = engine.status();
+        assert_eq!(status.tracked_sessions, 0, "it starts with an empty state");
+        assert!(
+            status
+                .warnings
+                .iter()
+                .any(|w| w.contains("could not be read")),
+            "{:?}",
+            status.warnings
+        );
+        assert_eq!(engine.metrics().startup_warnings, status.warnings.len());
+        assert!(engine.metrics_prometheus().contains(&format!(
+            "ml_anomaly_startup_warnings {}\n",
+            status.warnings.len()
+        )));
+        assert!(
+            engine.predict(traffic.next_event(), None).is_ok(),
+            "and serves"
+        );
+        engine.close().unwrap();
+    }
+}

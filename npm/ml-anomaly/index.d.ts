@@ -22,8 +22,11 @@ export type {
 /** ExpenseFlow's endpoint sensitivity. `'MEDIUM'` is accepted as `'MODERATE'`. */
 export type Sensitivity = 'LOW' | 'MODERATE' | 'HIGH' | 'CRITICAL';
 
+/** Decimal degrees (WGS 84); `predictStreaming` rejects a point off the globe with a TypeError. */
 export interface GeoPoint {
+  /** -90 ..= 90 */
   lat: number;
+  /** -180 ..= 180 */
   lon: number;
 }
 
@@ -253,7 +256,10 @@ export interface PredictionRecord {
   modelVersion: number | null;
   recommendedAction: Action;
   actionTaken: Action;
+  /** The latest feedback report. */
   userFeedback: StoredFeedback | null;
+  /** Every feedback report, oldest first (`getPrediction` only; absent when there is none and in lists). */
+  feedbackHistory?: FeedbackReport[];
   processingTime: number;
   fallback: boolean;
   error: string | null;
@@ -266,6 +272,17 @@ export interface StoredFeedback {
   notes: string | null;
   /** ms since the epoch. */
   submittedAt: number;
+}
+
+/** One report in a prediction's feedback history: a new report never erases an earlier one. */
+export interface FeedbackReport {
+  /** The user id the report was submitted as. */
+  submittedBy: string;
+  /** ms since the epoch. */
+  submittedAt: number;
+  isFalsePositive: boolean;
+  isFalseNegative: boolean;
+  notes: string | null;
 }
 
 /** One of a user's recent anomalies (`recentAnomalies`; GET /predictions/recent shows them in the original's shape). */

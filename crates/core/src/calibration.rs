@@ -105,6 +105,11 @@ impl ScoreCalibration {
         &self.knots
     }
 
+    /// Scale of the exponential tail beyond the largest training score.
+    pub fn tail_scale(&self) -> f64 {
+        self.tail_scale
+    }
+
     /// Empirical CDF position of `raw` in [0, 1] (see the module docs).
     pub fn rank(&self, raw: f64) -> f64 {
         let k = &self.knots;

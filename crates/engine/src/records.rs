@@ -23,6 +23,20 @@ pub struct UserFeedback {
     pub submitted_at: i64,
 }
 
+/// One report in a prediction's feedback history: who sent it, when, and what it said. A new
+/// report never erases an earlier one (the record's `user_feedback` is the latest).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedbackReport {
+    /// The user id the report was submitted as.
+    pub submitted_by: String,
+    /// ms since the epoch.
+    pub submitted_at: i64,
+    pub is_false_positive: bool,
+    pub is_false_negative: bool,
+    pub notes: Option<String>,
+}
+
 /// What a user submits about a prediction.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
@@ -59,7 +73,12 @@ pub struct PredictionRecord {
     pub model_version: Option<u32>,
     pub recommended_action: Action,
     pub action_taken: Action,
+    /// The latest feedback report.
     pub user_feedback: Option<UserFeedback>,
+    /// Every feedback report, oldest first. Filled by `Engine::prediction` (one record); the
+    /// list queries leave it empty (and it is then left out of the JSON).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feedback_history: Vec<FeedbackReport>,
     /// Milliseconds spent serving the prediction (the original's unit).
     pub processing_time: f64,
     pub fallback: bool,

@@ -5,7 +5,7 @@
 //! `predictInto` (see [`crate::engine`]), gathered into a [`JsEvent`]. Positional arguments
 //! because this is the hot path: reading an object's properties through napi costs a property
 //! key per field, per request. The checks left here are the ones JavaScript types cannot express
-//! (a content length that is not a whole byte count) and the names of the enumerations: an
+//! (a content length that is not a whole byte count, a position off the globe) and the names of the enumerations: an
 //! endpoint sensitivity and a signal severity are read here, and only here, case-insensitively
 //! with `MEDIUM` as an alias of `MODERATE` (ExpenseFlow's own code uses both spellings). They
 //! fail as `TypeError`s too.
@@ -187,10 +187,25 @@ impl JsEvent {
                 })
                 .collect::<Result<Vec<_>, Failure>>()?,
         };
-        let location = self.location.map(|g| GeoPoint {
-            lat: g.lat,
-            lon: g.lon,
-        });
+        let location = self
+            .location
+            .map(|g| {
+                let point = GeoPoint {
+                    lat: g.lat,
+                    lon: g.lon,
+                };
+                // The range is anomaly-core's rule; the feature pipeline would only drop such a
+                // point, and a caller who sends one should hear about it.
+                if point.is_valid() {
+                    Ok(point)
+                } else {
+                    Err(Failure::input(format!(
+                        "requestContext.location must have lat in [-90, 90] and lon in [-180, 180] (got lat {}, lon {})",
+                        g.lat, g.lon
+                    )))
+                }
+            })
+            .transpose()?;
         let context = StoredContext {
             endpoint: capped(&self.endpoint),
             method: capped(&self.method),
@@ -301,6 +316,26 @@ mod tests {
         assert_eq!(
             e.into_engine().unwrap_err().code,
             "ML_ANOMALY_INVALID_INPUT"
+        );
+        for (lat, lon) in [(91.0, 0.0), (0.0, 181.0), (-1000.0, 1e308), (-90.5, -180.0)] {
+            let mut e = event();
+            e.location = Some(JsGeoPoint { lat, lon });
+            let err = e.into_engine().unwrap_err();
+            assert_eq!(err.code, "ML_ANOMALY_INVALID_INPUT", "{lat},{lon}");
+            assert!(
+                err.message.contains("requestContext.location"),
+                "{}",
+                err.message
+            );
+        }
+        let mut e = event();
+        e.location = Some(JsGeoPoint {
+            lat: -90.0,
+            lon: 180.0,
+        });
+        assert!(
+            e.into_engine().is_ok(),
+            "the poles and the antimeridian are on the globe"
         );
         let mut e = event();
         e.endpoint_sensitivity = Some("EXTREME".into());

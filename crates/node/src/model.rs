@@ -412,6 +412,19 @@ mod tests {
     }
 
     #[test]
+    fn a_finite_but_overflowing_bundle_is_refused() {
+        // One decoder weight at 1e308: every number finite, yet the reconstruction error of any
+        // input would overflow. Core's magnitude limits refuse it here as in the other binding.
+        let mut value: serde_json::Value = serde_json::from_str(&small_bundle_json()).unwrap();
+        value["autoencoder"]["decoderWeights"][0] = serde_json::json!(1e308);
+        let message = NativeModel::parse(&value.to_string())
+            .err()
+            .map(|e| e.message)
+            .unwrap_or_default();
+        assert!(message.contains("keeps every score finite"), "{message}");
+    }
+
+    #[test]
     fn vector_errors_are_type_errors_and_bundle_errors_are_not() {
         let wrong = core_failure(&CoreError::DimensionMismatch {
             expected: 59,

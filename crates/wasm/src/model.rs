@@ -290,6 +290,19 @@ mod tests {
     }
 
     #[test]
+    fn a_finite_but_overflowing_bundle_is_refused() {
+        // One decoder weight at 1e308: every number finite, yet the reconstruction error of any
+        // input would overflow. Core's magnitude limits refuse it here as in the other binding.
+        let mut value: serde_json::Value = serde_json::from_str(&small_bundle_json()).unwrap();
+        value["autoencoder"]["decoderWeights"][0] = serde_json::json!(1e308);
+        let message = Model::parse(&value.to_string())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("keeps every score finite"), "{message}");
+    }
+
+    #[test]
     fn scores_predictions_and_attributions_match_the_bundle() {
         let json = small_bundle_json();
         let mut model = Model::parse(&json).expect("valid bundle");

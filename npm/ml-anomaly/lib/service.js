@@ -351,6 +351,9 @@ class AnomalyService extends EventEmitter {
     this._codec = codec;
     this._watch.start();
     this.logger.info(`ml-anomaly: engine opened (store ${engine.config().storePath})`);
+    // What the engine could not restore (a damaged or foreign state snapshot...): it started
+    // afresh for that part; the count is the `startupWarnings` metric.
+    for (const warning of engine.status().warnings || []) this.logger.warn(`ml-anomaly: ${warning}`);
     return engine;
   }
 

@@ -17,10 +17,12 @@
 //!   as a little-endian `u32`, then the bundle in postcard's compact encoding.
 //!
 //! Loading either form checks the schema version first, then decodes, then
-//! [`ModelBundle::validate`]s dimensions and that every number is finite, so a corrupt or
-//! foreign model is a clear error at load time rather than a wrong score later.
+//! [`ModelBundle::validate`]s dimensions, that every number is finite and that no finite input
+//! can make a score overflow, so a corrupt, foreign or hostile model is a clear error at load
+//! time rather than a wrong score later.
 
 mod codec;
+mod limits;
 mod predict;
 mod train;
 
@@ -35,6 +37,7 @@ use crate::forest::{ForestParams, IsolationForest};
 use crate::scaler::RobustScaler;
 
 pub use codec::{BINARY_MAGIC, FORMAT_NAME};
+pub use limits::MAX_MAGNITUDE;
 pub use predict::{Prediction, Workspace};
 pub use train::{TrainConfig, TrainingProgress, MIN_TRAINING_ROWS};
 
@@ -138,7 +141,8 @@ impl ModelBundle {
     }
 
     /// Checks that every part agrees on the number of features, every number is finite and the
-    /// settings are in range. Called by both decoders.
+    /// settings are in range, and that no finite input can make a score overflow (see
+    /// [`MAX_MAGNITUDE`]). Called by both decoders.
     pub fn validate(&self) -> Result<()> {
         let invalid = |m: String| Err(CoreError::InvalidBundle(m));
         if self.format != FORMAT_NAME {
@@ -194,7 +198,7 @@ impl ModelBundle {
         if !finite {
             return invalid("baseline has a non-finite value".into());
         }
-        Ok(())
+        limits::check(self)
     }
 }
 

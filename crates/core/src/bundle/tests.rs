@@ -270,3 +270,159 @@ fn split_attribution_matches_predict_and_top_k_is_ordered() {
         .collect();
     assert_eq!(names, expected);
 }
+
+mod extremes {
+    //! Any bundle validation accepts scores finite on any finite input: the bounds of
+    //! `ModelBundle::validate` are what makes that hold, so the test tries the numbers an
+    //! attacker would put in a hand-made bundle (issue: one decoder weight at 1e308 scored an
+    //! infinite reconstruction error and a NaN attribution).
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::Value;
+    use std::sync::OnceLock;
+
+    const EXTREMES: [f64; 12] = [
+        1e308, -1e308, 1e200, -1e200, 1e12, -1e12, 1e7, -1e7, 1e-300, -1e-300, 0.0, 5e-324,
+    ];
+
+    fn base() -> &'static (Value, Vec<Vec<f64>>) {
+        static BASE: OnceLock<(Value, Vec<Vec<f64>>)> = OnceLock::new();
+        BASE.get_or_init(|| {
+            let (bundle, data) = trained(21);
+            let value: Value = serde_json::from_str(&bundle.to_json()).unwrap();
+            let mut inputs: Vec<Vec<f64>> = (0..3).map(|i| data.row(i).to_vec()).collect();
+            for v in [1e308, -1e308, 0.0, 5e-324] {
+                inputs.push(vec![v; 59]);
+            }
+            inputs.push(
+                (0..59)
+                    .map(|j| if j % 2 == 0 { 1e308 } else { -1e308 })
+                    .collect(),
+            );
+            (value, inputs)
+        })
+    }
+
+    /// Paths (JSON pointers) of every number under `v`.
+    fn numbers(v: &Value, path: String, out: &mut Vec<String>) {
+        match v {
+            Value::Number(_) => out.push(path),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    numbers(item, format!("{path}/{i}"), out);
+                }
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    numbers(item, format!("{path}/{k}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The numbers of each top-level part, so that every part gets tried (the forest alone holds
+    /// most of the bundle's numbers).
+    fn parts() -> &'static Vec<Vec<String>> {
+        static PARTS: OnceLock<Vec<Vec<String>>> = OnceLock::new();
+        PARTS.get_or_init(|| {
+            let (value, _) = base();
+            let mut parts = Vec::new();
+            for (key, item) in value.as_object().unwrap() {
+                let mut paths = Vec::new();
+                numbers(item, format!("/{key}"), &mut paths);
+                if !paths.is_empty() {
+                    parts.push(paths);
+                }
+            }
+            parts
+        })
+    }
+
+    fn check_finite(bundle: &ModelBundle, x: &[f64]) -> std::result::Result<(), String> {
+        let s = bundle.score(x).map_err(|e| format!("score failed: {e}"))?;
+        let values = [
+            s.forest_path_length,
+            s.forest_raw,
+            s.autoencoder_raw,
+            s.isolation_forest,
+            s.autoencoder,
+            s.composite,
+            s.confidence,
+            s.model_agreement,
+        ];
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(format!("scores {s:?}"));
+        }
+        for method in [AttributionMethod::Fast, AttributionMethod::Exact] {
+            let a = bundle
+                .attribution(x, method)
+                .map_err(|e| format!("attribution failed: {e}"))?;
+            let all = a
+                .contributions
+                .iter()
+                .chain(&a.isolation_forest)
+                .chain(&a.autoencoder)
+                .chain([&a.base_value, &a.composite]);
+            if let Some(v) = all.into_iter().find(|v| !v.is_finite()) {
+                return Err(format!("{method:?} attribution has {v}"));
+            }
+            let p = bundle
+                .predict(x, method, 5)
+                .map_err(|e| format!("predict failed: {e}"))?;
+            if p.explanation
+                .top_features
+                .iter()
+                .any(|f| !f.contribution.is_finite())
+            {
+                return Err(format!("{method:?} explanation {:?}", p.explanation));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_reported_decoder_weight_is_refused() {
+        let (value, _) = base();
+        let mut v = value.clone();
+        *v.pointer_mut("/autoencoder/decoderWeights/0").unwrap() = serde_json::json!(1e308);
+        let err = ModelBundle::from_json(&v.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("autoencoder"), "{err}");
+        let bundle: ModelBundle = serde_json::from_value(v).unwrap();
+        assert!(
+            bundle.validate().is_err(),
+            "the binary form is validated alike"
+        );
+        assert!(ModelBundle::from_bytes(&bundle.to_bytes()).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+
+        #[test]
+        fn accepted_bundles_score_finite_on_finite_input(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), 0..EXTREMES.len()), 1..4),
+        ) {
+            let (value, inputs) = base();
+            let mut v = value.clone();
+            let parts = parts();
+            for (part, leaf, e) in &edits {
+                let paths = &parts[part.index(parts.len())];
+                let path = &paths[leaf.index(paths.len())];
+                *v.pointer_mut(path).unwrap() = serde_json::json!(EXTREMES[*e]);
+            }
+            if let Ok(bundle) = ModelBundle::from_json(&v.to_string()) {
+                for x in inputs {
+                    if let Err(what) = check_finite(&bundle, x) {
+                        prop_assert!(false, "edits {:?}: {}", edits.iter().map(|(p, l, e)| {
+                            let paths = &parts[p.index(parts.len())];
+                            (paths[l.index(paths.len())].clone(), EXTREMES[*e])
+                        }).collect::<Vec<_>>(), what);
+                    }
+                }
+            }
+        }
+    }
+}

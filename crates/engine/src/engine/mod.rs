@@ -223,6 +223,7 @@ impl Inner {
             tracked_sessions: sessions,
             tracked_users: users,
             is_training: self.training.load(Ordering::Acquire),
+            startup_warnings: self.warnings.len(),
         }
     }
 }

@@ -106,7 +106,13 @@ impl Engine {
         inner.check_open()?;
         let mut record = inner
             .store
-            .call(move |conn| store::prediction_by_id(conn, id))?
+            .call(move |conn| {
+                let Some(mut record) = store::prediction_by_id(conn, id)? else {
+                    return Ok(None);
+                };
+                record.feedback_history = store::feedback_history(conn, id)?;
+                Ok(Some(record))
+            })?
             .ok_or_else(|| EngineError::NotFound(format!("prediction {id}")))?;
         if !is_admin && record.user_id != requester_user_id {
             return Err(EngineError::Forbidden(format!(
@@ -205,7 +211,7 @@ impl Engine {
                     "prediction {id} belongs to another user"
                 )));
             }
-            store::set_feedback(conn, id, &update)?;
+            store::set_feedback(conn, id, &user, &update)?;
             Ok((before, store::feedback_row(conn, id)?))
         })?;
         let (before, row) = before;

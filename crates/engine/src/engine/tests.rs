@@ -679,6 +679,33 @@ fn prediction_access_and_feedback_rules() {
     assert!(engine.false_positives(10).unwrap().is_empty());
     assert_eq!(engine.metrics().feedback.false_positives, 0);
     assert_eq!(engine.metrics().feedback.with_feedback, 1);
+    // the withdrawal did not erase the report: both are in the history, oldest first
+    let history = engine
+        .prediction(o.id, &owner, false)
+        .unwrap()
+        .feedback_history;
+    let seen: Vec<_> = history
+        .iter()
+        .map(|r| {
+            (
+                r.submitted_by.as_str(),
+                r.submitted_at,
+                r.is_false_positive,
+                r.notes.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (owner.as_str(), T0 + 5, true, Some("it was me")),
+            (owner.as_str(), T0 + 6, false, None)
+        ]
+    );
+    assert!(
+        engine.false_positives(1).is_ok_and(|l| l.is_empty()),
+        "lists stay lean"
+    );
 }
 
 #[test]

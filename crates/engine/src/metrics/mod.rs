@@ -180,6 +180,9 @@ pub struct MetricsSnapshot {
     pub tracked_sessions: usize,
     pub tracked_users: usize,
     pub is_training: bool,
+    /// Persisted parts the engine could not use when it opened (an unreadable or foreign state
+    /// snapshot...), each also in `status().warnings`.
+    pub startup_warnings: usize,
 }
 
 /// Gauges the engine adds to a snapshot.
@@ -193,6 +196,7 @@ pub struct Gauges {
     pub tracked_sessions: usize,
     pub tracked_users: usize,
     pub is_training: bool,
+    pub startup_warnings: usize,
 }
 
 fn mean(sum: f64, n: u64) -> f64 {
@@ -318,6 +322,7 @@ impl Metrics {
             tracked_sessions: g.tracked_sessions,
             tracked_users: g.tracked_users,
             is_training: g.is_training,
+            startup_warnings: g.startup_warnings,
         }
     }
 }

@@ -253,6 +253,13 @@ impl MetricsSnapshot {
             "Users with behavioral state in memory.",
             &[("", self.tracked_users as f64)],
         );
+        family(
+            &mut o,
+            "startup_warnings",
+            "gauge",
+            "Persisted parts unusable when the engine opened (see status().warnings).",
+            &[("", self.startup_warnings as f64)],
+        );
         o
     }
 }

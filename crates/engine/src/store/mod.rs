@@ -84,7 +84,7 @@ pub(crate) use queries::*;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 
 /// The records moved to [`crate::records`]; these names keep working for the bindings.
-pub use crate::records::{Feedback, PredictionRecord, UserFeedback};
+pub use crate::records::{Feedback, FeedbackReport, PredictionRecord, UserFeedback};
 
 /// Store path that means "no file": a store that lives as long as the engine.
 pub const MEMORY_STORE: &str = ":memory:";

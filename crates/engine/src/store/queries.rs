@@ -10,7 +10,7 @@ use super::PendingPrediction;
 use crate::error::{EngineError, Result};
 use crate::metrics::FeedbackTotals;
 use crate::records::{
-    AnomalySummary, DailyStatistics, DriftState, ModelInfo, ModelScoreSummary,
+    AnomalySummary, DailyStatistics, DriftState, FeedbackReport, ModelInfo, ModelScoreSummary,
     PerformanceAggregates, PredictionRecord, SuspiciousSession, UserFeedback,
 };
 use crate::time::{civil_date, MS_PER_DAY};
@@ -205,6 +205,7 @@ fn decode_prediction(raw: RawPrediction) -> Result<PredictionRecord> {
         recommended_action: action_of(&raw.recommended_action)?,
         action_taken: action_of(&raw.action_taken)?,
         user_feedback,
+        feedback_history: Vec::new(),
         processing_time: raw.processing_time_us / 1e3,
         fallback: raw.fallback,
         error: raw.error,
@@ -297,13 +298,53 @@ pub(crate) fn feedback_state(
         .optional()?)
 }
 
-pub(crate) fn set_feedback(conn: &Connection, id: i64, f: &UserFeedback) -> Result<()> {
-    conn.execute(
+/// Makes `f` the record's latest feedback and appends it, as sent by `by`, to its history (one
+/// transaction).
+pub(crate) fn set_feedback(
+    conn: &mut Connection,
+    id: i64,
+    by: &str,
+    f: &UserFeedback,
+) -> Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute(
         "UPDATE predictions SET feedback_false_positive = ?2, feedback_false_negative = ?3, feedback_notes = ?4,
                 feedback_submitted_at = ?5 WHERE id = ?1",
         params![id, f.is_false_positive, f.is_false_negative, f.notes, f.submitted_at],
     )?;
+    tx.execute(
+        "INSERT INTO feedback_reports
+             (prediction_id, submitted_at, submitted_by, false_positive, false_negative, notes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            id,
+            f.submitted_at,
+            by,
+            f.is_false_positive,
+            f.is_false_negative,
+            f.notes
+        ],
+    )?;
+    tx.commit()?;
     Ok(())
+}
+
+/// Every feedback report of prediction `id`, oldest first.
+pub(crate) fn feedback_history(conn: &Connection, id: i64) -> Result<Vec<FeedbackReport>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT submitted_by, submitted_at, false_positive, false_negative, notes
+         FROM feedback_reports WHERE prediction_id = ?1 ORDER BY submitted_at, rowid",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(FeedbackReport {
+            submitted_by: r.get(0)?,
+            submitted_at: r.get(1)?,
+            is_false_positive: r.get(2)?,
+            is_false_negative: r.get(3)?,
+            notes: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Sessions with anomalies scoring at least `min_score` since `since`, highest maximum first.
@@ -486,7 +527,7 @@ pub(crate) fn feedback_totals(conn: &Connection) -> Result<FeedbackTotals> {
     )?)
 }
 
-/// Deletes predictions before `prediction_cutoff` and training samples before
+/// Deletes predictions (with their feedback reports) before `prediction_cutoff` and training samples before
 /// `window_cutoff`; returns both counts.
 pub(crate) fn prune(
     conn: &mut Connection,
@@ -494,6 +535,11 @@ pub(crate) fn prune(
     window_cutoff: i64,
 ) -> Result<(usize, usize)> {
     let tx = conn.transaction()?;
+    tx.execute(
+        "DELETE FROM feedback_reports WHERE prediction_id IN
+             (SELECT id FROM predictions WHERE timestamp < ?1)",
+        [prediction_cutoff],
+    )?;
     let p = tx.execute(
         "DELETE FROM predictions WHERE timestamp < ?1",
         [prediction_cutoff],

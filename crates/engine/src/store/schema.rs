@@ -28,8 +28,9 @@ use crate::error::{EngineError, Result};
 
 /// `PRAGMA application_id` of an ml-anomaly store: "MLAN".
 pub const APPLICATION_ID: i32 = 0x4D4C_414E;
-/// `PRAGMA user_version`: the schema version this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+/// `PRAGMA user_version`: the schema version this build writes and reads (older versions are
+/// migrated forward on open, one step per entry of the private `MIGRATIONS` table).
+pub const SCHEMA_VERSION: i32 = 1 + MIGRATIONS.len() as i32;
 /// How long opening waits for a lock held by someone else before giving up.
 const BUSY_TIMEOUT_MS: u64 = 500;
 
@@ -91,6 +92,29 @@ CREATE TABLE meta (
 );
 "#;
 
+/// What each schema version adds to the one before, in order: entry `i` turns schema `i + 1`
+/// into schema `i + 2`. A new store runs [`SCHEMA`] (version 1) and then every entry, so a fresh
+/// store and a migrated one have the same tables by construction.
+const MIGRATIONS: [&str; 1] = [
+    // 2: every feedback report is kept (who, when, what), not only the latest one on the record;
+    // reports already on records become the first entry of their history.
+    r#"
+CREATE TABLE feedback_reports (
+    prediction_id  INTEGER NOT NULL,
+    submitted_at   INTEGER NOT NULL,
+    submitted_by   TEXT    NOT NULL,
+    false_positive INTEGER NOT NULL,
+    false_negative INTEGER NOT NULL,
+    notes          TEXT
+);
+CREATE INDEX feedback_reports_prediction ON feedback_reports (prediction_id, submitted_at);
+INSERT INTO feedback_reports
+    SELECT id, feedback_submitted_at, user_id, coalesce(feedback_false_positive, 0),
+           coalesce(feedback_false_negative, 0), feedback_notes
+    FROM predictions WHERE feedback_submitted_at IS NOT NULL;
+"#,
+];
+
 /// Opens (creating if needed) the store at `path`, or an in-memory store for `":memory:"`.
 pub fn open(path: &str) -> Result<Connection> {
     let memory = path == super::MEMORY_STORE;
@@ -115,9 +139,50 @@ pub fn open(path: &str) -> Result<Connection> {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
     }
-    .map_err(|e| EngineError::Store(format!("cannot open store {path}: {e}")))?;
+    .map_err(|e| {
+        EngineError::Store(format!(
+            "cannot open store {path}: {e}{}",
+            os_reason(path, memory)
+        ))
+    })?;
     configure_and_check(&conn, path, memory)?;
     Ok(conn)
+}
+
+/// What the operating system says about writing the store, as `" (reason)"`, or `""` when it
+/// allows it. SQLite reports a read-only file or directory as "disk I/O error" or "unable to open
+/// database file"; the reason (permission denied, read-only file system...) is what an operator
+/// needs. The directory matters because SQLite creates its journal files beside the store.
+fn os_reason(path: &str, memory: bool) -> String {
+    use std::fs::OpenOptions;
+    use std::io::ErrorKind;
+    if memory {
+        return String::new();
+    }
+    match OpenOptions::new().read(true).write(true).open(path) {
+        Err(e) if e.kind() != ErrorKind::NotFound => return format!(" ({path}: {e})"),
+        _ => {}
+    }
+    let file = Path::new(path);
+    let dir = match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d,
+        None => Path::new("."),
+    };
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let probe = dir.join(format!(".{name}.write-check-{}", std::process::id()));
+    match OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            String::new()
+        }
+        Err(e) => format!(
+            " (cannot create files in {} for the journal: {e})",
+            dir.display()
+        ),
+    }
 }
 
 fn configure_and_check(conn: &Connection, path: &str, memory: bool) -> Result<()> {
@@ -132,7 +197,10 @@ fn configure_and_check(conn: &Connection, path: &str, memory: bool) -> Result<()
                 "store {path} is in use by another engine or process ({msg})"
             ))
         } else {
-            EngineError::Store(format!("cannot read store {path}: {msg}"))
+            EngineError::Store(format!(
+                "cannot read store {path}: {msg}{}",
+                os_reason(path, memory)
+            ))
         }
     };
     conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))
@@ -177,13 +245,20 @@ fn configure_and_check(conn: &Connection, path: &str, memory: bool) -> Result<()
             "{path} was written by a newer version of ml-anomaly (schema {version}; this build reads schema {SCHEMA_VERSION})"
         )));
     }
-    if version < SCHEMA_VERSION {
+    if version < 1 {
         return Err(EngineError::Store(format!(
             "{path} has schema {version}, which this build cannot migrate (it reads schema {SCHEMA_VERSION})"
         )));
     }
     if !memory {
         set_journal(conn, path)?;
+    }
+    if version < SCHEMA_VERSION {
+        migrate(conn, version).map_err(|e| {
+            EngineError::Store(format!(
+                "cannot migrate store {path} from schema {version} to {SCHEMA_VERSION}: {e}"
+            ))
+        })?;
     }
     check_tables(conn, path)
 }
@@ -204,8 +279,21 @@ fn set_journal(conn: &Connection, path: &str) -> Result<()> {
 
 fn create(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(&format!(
-        "BEGIN;\n{SCHEMA}\nPRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
+        "BEGIN;\n{SCHEMA}\n{}\nPRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;",
+        MIGRATIONS.concat()
     ))
+}
+
+/// Runs the migrations after schema `from` in one transaction: a failure leaves the store as it
+/// was.
+fn migrate(conn: &Connection, from: i32) -> rusqlite::Result<()> {
+    let steps = MIGRATIONS[(from - 1) as usize..].concat();
+    conn.execute_batch(&format!(
+        "BEGIN;\n{steps}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
+    ))
+    .inspect_err(|_| {
+        let _ = conn.execute_batch("ROLLBACK");
+    })
 }
 
 /// A store of our schema version must have every table; a missing one means the file was
@@ -217,6 +305,7 @@ fn check_tables(conn: &Connection, path: &str) -> Result<()> {
         "training_samples",
         "state_snapshot",
         "meta",
+        "feedback_reports",
     ] {
         let n: i64 = conn
             .query_row(
