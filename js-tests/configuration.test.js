@@ -153,3 +153,37 @@ test("with trust proxy set to the hop count (docs/integration.md), a client's ow
   await request(`${everything.url}/api/expenses`, { user: 'u', session: 's', headers: forwarded });
   assert.deepEqual(seen, ['203.0.113.7', '198.51.100.1'], 'a hop count scores the address the proxy saw; `true` believes the client');
 });
+
+test('modelConfig before the engine opens: an assignment wins over the option that set the field, a later configure() over the assignment', async (t) => {
+  const service = createAnomalyService({ store: ':memory:', schedules: false, autoTrain: false, anomalyThreshold: 0.7, prediction: { challenge: 0.75 } });
+  t.after(() => service.close());
+  service.modelConfig.prediction.anomalyThreshold = 0.72;
+  service.modelConfig.prediction.challenge = 0.8;
+  assert.equal(service.modelConfig.prediction.anomalyThreshold, 0.72, 'not a silent no-op under the flat option');
+  assert.equal(service.modelConfig.prediction.challenge, 0.8, 'nor under the section');
+  await service.initialize();
+  assert.equal(service.modelConfig.prediction.anomalyThreshold, 0.72, 'and it is what the engine opened with');
+  assert.equal(service.modelConfig.prediction.challenge, 0.8);
+  service.configure({ anomalyThreshold: 0.71 });
+  assert.equal(service.modelConfig.prediction.anomalyThreshold, 0.71, 'the latest setting wins');
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    assert.throws(
+      () => {
+        service.modelConfig.prediction.anomalyThreshold = bad;
+      },
+      (err) => err instanceof TypeError && /prediction\.anomalyThreshold must be a finite number/.test(err.message),
+    );
+  }
+  assert.throws(() => {
+    service.modelConfig.prediction = { ensembleWeight: { isolationForest: NaN, autoencoder: 0.4 } };
+  }, /prediction\.ensembleWeight\.isolationForest must be a finite number/);
+  assert.equal(service.modelConfig.prediction.anomalyThreshold, 0.71, 'nothing changed');
+
+  // Before open, a refused assignment leaves the configuration as it was.
+  const fresh = createAnomalyService({ store: ':memory:', schedules: false, autoTrain: false });
+  t.after(() => fresh.close());
+  assert.throws(() => {
+    fresh.modelConfig.prediction.challenge = 0.99;
+  }, /thresholds must be ordered/);
+  assert.equal(fresh.modelConfig.prediction.challenge, 0.7);
+});

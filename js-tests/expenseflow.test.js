@@ -140,7 +140,8 @@ test('POST /initialize starts the first training; every route of both routers an
       assert.ok(k in perf.body.databaseMetrics, `${base} databaseMetrics.${k}`);
     }
     const model = (await call(`${base}/models/active`, { token: ADMIN })).body.model;
-    for (const k of ['version', 'isActive', 'trainingSize']) assert.ok(k in model, `${base} model.${k}`);
+    for (const k of ['version', 'isActive', 'trainingDate', 'trainingSize', 'validationMetrics']) assert.ok(k in model, `${base} model.${k}`);
+    assert.equal(typeof model.validationMetrics, 'object', `${base} validationMetrics`);
     const drift = (await call(`${base}/drift/status`, { token: ADMIN })).body;
     assert.equal(typeof drift.drift.driftScore, 'number');
     for (const k of ['referenceWindowSize', 'currentWindowSize', 'driftHistoryLength', 'latestDrift', 'trends']) assert.ok(k in drift.statistics, k);
@@ -166,6 +167,14 @@ test('POST /initialize starts the first training; every route of both routers an
     const fb = await call(`${base}/predictions/${last.predictionId}/feedback`, { token: ALICE, method: 'POST', json: { isFalsePositive: true, notes: 'me' } });
     assert.equal(fb.status, 200);
     assert.equal(fb.body.message, 'Feedback submitted successfully');
+    // The reported prediction is listed in the original's nested shape.
+    const fps = (await call(`${base}/false-positives?limit=100`, { token: ADMIN })).body;
+    const listed = fps.falsePositives.find((r) => String(r.id) === String(last.predictionId));
+    assert.ok(listed, `${base}: the false positive is listed`);
+    for (const k of ['id', 'timestamp', 'userId', 'anomalyScore', 'explanation', 'feedback']) assert.ok(k in listed, `${base} falsePositives[].${k}`);
+    assert.deepEqual(Object.keys(listed.explanation).sort(), ['confidence', 'modelAgreement', 'summary', 'topFeatures'], `${base} explanation summary`);
+    assert.ok(listed.explanation.topFeatures.length <= 3);
+    assert.equal(listed.feedback.isFalsePositive, true);
   }
 
   // forceMLRetrain: the original's 403 and its immediate answer.
@@ -213,6 +222,7 @@ test('the integration examples work as written, over ExpenseFlow\'s auth', async
   const suspicious = await call('/api/examples/admin/suspicious-sessions?hours=24', { token: 'root.jti-r2.admin' });
   assert.equal(suspicious.status, 200);
   assert.equal(suspicious.body.count, suspicious.body.suspiciousSessions.length);
+  assert.ok(suspicious.body.count >= 1, 'the forced anomalies above make at least one session suspicious');
   const dash = await call('/api/examples/dashboard/ml-stats', { token: ALICE });
   assert.equal(dash.status, 200, JSON.stringify(dash.body));
   assert.match(dash.body.metrics.model.driftScore, /^\d+\.\d{3}$/);

@@ -278,7 +278,7 @@ test('feedback: owner only, validated, reported as a false positive', async () =
   assert.equal(ok.status, 200);
   assert.equal(ok.body.message, 'Feedback submitted successfully');
   assert.equal(ok.body.feedback.isFalsePositive, true);
-  assert.equal(typeof ok.body.feedback.submittedAt, 'number');
+  assert.ok(!Number.isNaN(Date.parse(ok.body.feedback.submittedAt)), 'an ISO date, as the original serialized it');
   const fps = await request(`${ctx.base}/false-positives?limit=100`, ADMIN);
   assert.equal(fps.status, 200);
   assert.equal(fps.body.count, fps.body.falsePositives.length);
@@ -301,7 +301,8 @@ test('feedback: owner only, validated, reported as a false positive', async () =
       [ctx.users[2].userId, false, 'no, that was not me'],
     ],
   );
-  assert.ok(history[0].submittedAt <= history[1].submittedAt);
+  assert.ok(Date.parse(history[0].submittedAt) <= Date.parse(history[1].submittedAt));
+  assert.equal(record.body.prediction.timestamp, new Date(Date.parse(record.body.prediction.timestamp)).toISOString());
 });
 
 test('GET /statistics validates days', async () => {

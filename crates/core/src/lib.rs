@@ -1,5 +1,7 @@
 //! # anomaly-core
 //!
+//! (Where this crate sits among the others, and a code map: docs/ARCHITECTURE.md.)
+//!
 //! Behavioral anomaly detection for a web application, as a pure library: it turns request
 //! events into 59 behavioral features, trains an Isolation Forest and an autoencoder on them,
 //! combines both into one calibrated score with a graduated action, explains every score

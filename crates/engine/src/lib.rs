@@ -1,5 +1,7 @@
 //! # anomaly-engine
 //!
+//! (Where this crate sits among the others, and a code map: docs/ARCHITECTURE.md.)
+//!
 //! The stateful anomaly-detection service over [`anomaly_core`]: behavioral state of sessions
 //! and users, the training window, the model registry and retrain policy, metrics, and an
 //! embedded SQLite store. The Node addon is a thin translation of [`Engine`]; everything with
@@ -49,32 +51,10 @@
 //! state snapshot. Both retrain schedules can be switched off in the configuration or at run
 //! time ([`Engine::set_schedules_enabled`]).
 //!
-//! ## Invariants
-//! - **Bounded memory**: behavioral state by `state.maxSessions`/`maxUsers`; training window
-//!   ≤ `maxTrainingSamples` × 480 B (23.6 MB at 50,000); drift ring `driftWindow` × 492 B
-//!   (2.5 MB at 5,000); writer queue ≤ `writerQueueCapacity` records; metrics fixed (a
-//!   976-bucket histogram); ≤ 8 scoring workspaces per model; the active model plus one other
-//!   cached for explanations; drift history ≤ 168 points per model.
-//! - **Atomic model swap**: a model is visible to requests only after it is stored as the
-//!   active version; the swap is one `Arc` store.
-//! - **Never blocking the request path** on the disk (records are dropped, not waited for) or
-//!   on a training (it holds no lock the request path needs while it computes). The request
-//!   path can wait briefly on the state lock during a state snapshot: the snapshot takes it
-//!   for 64 sessions or users at a time (`anomaly_core::features::snapshot`), at most about
-//!   0.6 ms per step, every `maintenance.snapshotIntervalMs`.
-//! - **No clock in the logic**: every time is an argument (`now_ms`) or an event timestamp;
-//!   only durations are measured with `Instant`.
-//! - **Queries see what predict returned**: they run on the writer thread after every record
-//!   queued before them has been committed; a query cuts the writer's flush interval short.
-//!
-//! ## What is persisted (see [`store`])
-//! | data | table | when |
-//! |---|---|---|
-//! | prediction records (the original's fields, feedback) | `predictions` | by the writer, in groups (`writerFlushIntervalMs`) |
-//! | training window, slot for slot | `training_samples` | with each admitted vector |
-//! | models: bundle (binary), metrics, active flag, drift state | `models` | at registration, activation, each drift check |
-//! | next ids, window count, last training time | `meta` | with each batch / registration |
-//! | behavioral state (postcard) | `state_snapshot` | `maintenance` and `close()` |
+//! ## Invariants and what is persisted
+//! docs/ARCHITECTURE.md ("Invariants", "What is persisted") is their one statement: bounded
+//! memory, the atomic model swap, a request path that never waits for the disk or a training,
+//! no clock in the logic, and which table holds what (see [`store`] for the tables themselves).
 //!
 //! Committed transactions survive a crash of the process (WAL, `synchronous=NORMAL`); a file
 //! that is not an ml-anomaly store, or is damaged, is a clear [`EngineError::Store`]. On

@@ -1,5 +1,7 @@
 //! # anomaly-node
 //!
+//! (Where this crate sits among the others, and a code map: docs/ARCHITECTURE.md.)
+//!
 //! The Node.js addon (napi-rs) over [`anomaly_engine::Engine`]: the class `NativeEngine`,
 //! that the npm package `ml-anomaly` (npm/ml-anomaly) wraps into the original service's
 //! interface, and `NativeModel`, one model bundle scored and explained without an engine

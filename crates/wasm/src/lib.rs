@@ -1,5 +1,7 @@
 //! # anomaly-wasm
 //!
+//! (Where this crate sits among the others, and a code map: docs/ARCHITECTURE.md.)
+//!
 //! WebAssembly bindings over `anomaly-core` for the in-browser explanation viewer.
 //!
 //! ## Why

@@ -107,7 +107,16 @@ router.get('/models/active', auth, requireAdmin, async (req, res) => {
     // was: MLAnomalyModel.getActiveModel()
     const activeModel = mlAnomalyDetectionService.activeModel();
     if (!activeModel) return res.status(404).json({ success: false, error: 'No active model found' });
-    res.json({ success: true, model: { version: activeModel.version, isActive: true, trainingSize: activeModel.trainingMetrics.trainingSize } });
+    res.json({
+      success: true,
+      model: {
+        version: activeModel.version,
+        isActive: true,
+        trainingDate: activeModel.trainingMetrics.trainedAt,
+        trainingSize: activeModel.trainingMetrics.trainingSize,
+        validationMetrics: { autoencoderValidationLoss: activeModel.trainingMetrics.autoencoderBestValidationLoss },
+      },
+    });
   } catch (error) {
     res.status(500).json({ success: false, error: 'Failed to retrieve active model' });
   }
@@ -154,7 +163,9 @@ router.get('/false-positives', auth, requireAdmin, async (req, res) => {
         timestamp: fp.timestamp,
         userId: fp.userId,
         anomalyScore: fp.compositeScore,
-        explanation: fp.explanation ? fp.explanation.summary : 'No explanation available',
+        explanation: fp.explanation
+          ? { summary: fp.explanation.summary, topFeatures: fp.explanation.topFeatures.slice(0, 3), confidence: fp.confidence, modelAgreement: fp.explanation.modelAgreement }
+          : 'No explanation available',
         feedback: fp.userFeedback,
       })),
       count: falsePositives.length,

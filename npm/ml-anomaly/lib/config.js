@@ -80,6 +80,21 @@ function merge(base, extra) {
   return out;
 }
 
+/** `base` without the leaves `remove` sets (the opposite of `merge`); empty sections go too. */
+function without(base, remove) {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(remove)) {
+    if (!(k in out)) continue;
+    if (isPlainObject(v) && isPlainObject(out[k])) {
+      out[k] = without(out[k], v);
+      if (Object.keys(out[k]).length === 0) delete out[k];
+    } else {
+      delete out[k];
+    }
+  }
+  return out;
+}
+
 function parseEnv(kind, raw, name) {
   const text = String(raw).trim();
   if (kind === 'string') return text;
@@ -254,6 +269,7 @@ module.exports = {
   flatPatch,
   flatValue,
   merge,
+  without,
   isPlainObject,
   getPath,
   setPath,

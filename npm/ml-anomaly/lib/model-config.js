@@ -22,6 +22,18 @@ const { isPlainObject, getPath, setPath } = require('./config');
 
 const SECTIONS = ['isolationForest', 'autoencoder', 'retraining', 'prediction'];
 
+/**
+ * NaN and ±Infinity have no JSON form: the engine would see them as a conversion failure that
+ * names no field, so they are refused here, named.
+ */
+function checkFinite(value, path) {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new TypeError(`modelConfig: ${path.join('.')} must be a finite number (got ${value})`);
+  }
+  if (isPlainObject(value)) for (const [k, v] of Object.entries(value)) checkFinite(v, [...path, k]);
+  if (Array.isArray(value)) value.forEach((v, i) => checkFinite(v, [...path, String(i)]));
+}
+
 /** A view of `path` in the configuration returned by `read()`; writes go to `write(patch)`. */
 function view(read, write, path, snapshot) {
   const current = () => getPath(read(), path);
@@ -35,6 +47,7 @@ function view(read, write, path, snapshot) {
     },
     set(target, key, value) {
       if (typeof key === 'symbol') throw new TypeError('modelConfig: settings are named by strings');
+      checkFinite(value, [...path, key]);
       const patch = {};
       setPath(patch, [...path, key], isPlainObject(value) ? { ...value } : value);
       write(patch);
@@ -85,6 +98,7 @@ function modelConfig(read, write) {
     set(target, key, value) {
       if (!SECTIONS.includes(key)) throw new TypeError(`modelConfig has no section '${String(key)}' (${SECTIONS.join(', ')})`);
       if (!isPlainObject(value)) throw new TypeError(`modelConfig.${key} must be an object`);
+      checkFinite(value, [key]);
       write({ [key]: { ...value } });
       return true;
     },

@@ -2,9 +2,11 @@
 /**
  * The prediction object, and the per-request call into the addon that produces it.
  *
- * One builder (`makePrediction`) makes every prediction the package hands out: a scored answer
- * decoded from the addon, an entry of `predictBatch`, and the fallback. They all have the same
- * keys in the same order (one hidden class on the request path), the original's keys first.
+ * One builder (`makePrediction`) makes every prediction the engine answers: a scored answer
+ * decoded from the addon (the engine's own fallback before any model included) and an entry of
+ * `predictBatch`. They all have the same keys in the same order (one hidden class on the request
+ * path), the original's keys first. The one exception is deliberate: `fallbackPrediction`, what
+ * the package answers when there is no engine to ask, is exactly the original's minimal fallback.
  *
  * Why a buffer: building the answer object through napi (a property key and value per field,
  * some forty per answer) measured several times the cost of the model; writing numbers into a

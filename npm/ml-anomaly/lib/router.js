@@ -216,6 +216,14 @@ function createRouter(options = {}) {
 
   /** ms since the epoch → ISO text, as the original's Mongo documents serialized dates. */
   const iso = (ms) => (typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : ms ?? null);
+  // A feedback report and a stored record with their dates as the original's documents had them.
+  const feedbackOut = (f) => (f ? { ...f, submittedAt: iso(f.submittedAt) } : f);
+  const recordOut = (r) => ({
+    ...r,
+    timestamp: iso(r.timestamp),
+    userFeedback: feedbackOut(r.userFeedback),
+    ...(r.feedbackHistory ? { feedbackHistory: r.feedbackHistory.map(feedbackOut) } : {}),
+  });
 
   // ----- admin: the original's handlers -----------------------------------------------------------
   router.get('/status', ...admin, handlers.getMLModelStatus);
@@ -290,7 +298,7 @@ function createRouter(options = {}) {
       userId: r.userId,
       anomalyScore: r.compositeScore,
       explanation: explanationSummary(r.explanation, r.confidence),
-      feedback: r.userFeedback ? { ...r.userFeedback, submittedAt: iso(r.userFeedback.submittedAt) } : r.userFeedback,
+      feedback: feedbackOut(r.userFeedback),
     }));
     res.json({ success: true, falsePositives, count: falsePositives.length });
   }));
@@ -326,7 +334,7 @@ function createRouter(options = {}) {
     const userId = callerOr401(req, res);
     if (userId === undefined) return;
     const record = await service.getPrediction(req.params.id, { userId, isAdmin: isAdmin(req) });
-    res.json({ success: true, prediction: record });
+    res.json({ success: true, prediction: recordOut(record) });
   }, PREDICTION_ERRORS));
 
   router.get('/predictions/:id/explanation', ...user, handle(async (req, res) => {
@@ -356,7 +364,7 @@ function createRouter(options = {}) {
       isFalseNegative: body.isFalseNegative,
       notes: body.notes,
     });
-    return res.json({ success: true, message: 'Feedback submitted successfully', feedback });
+    return res.json({ success: true, message: 'Feedback submitted successfully', feedback: feedbackOut(feedback) });
   }, PREDICTION_ERRORS));
 
   router.get('/statistics', ...user, handle(async (req, res) => {

@@ -23,13 +23,14 @@
  * A configuration that cannot work (a bad environment variable, an out-of-range threshold) never
  * breaks a request: `initialize()` resolves false and logs why, predictions get the fallback with
  * the reason in `error` (so the standard middleware lets requests through and the strict one
- * answers 503), and `configure()` or `modelConfig` can fix it at run time.
+ * answers 503), and `configure()` can fix it at run time (`modelConfig` reads the configuration, so
+ * it throws the same TypeError until then).
  */
 
 const { EventEmitter } = require('node:events');
 const { performance } = require('node:perf_hooks');
 
-const { SPEC, SECTIONS, resolveOptions, explainConfigError, flatValue, merge, isPlainObject, checkLogger, CONSOLE } = require('./config');
+const { SPEC, SECTIONS, PACKAGE_DEFAULTS, resolveOptions, explainConfigError, flatValue, merge, without, isPlainObject, checkLogger, CONSOLE } = require('./config');
 const { toEvent, toId, boundedInt } = require('./validate');
 const { fallbackPrediction, batchPrediction, Codec } = require('./prediction');
 const { AnomalyError, CODES, notFound } = require('./errors');
@@ -81,6 +82,9 @@ class AnomalyService extends EventEmitter {
     this._env = internals.env || null;
     this._NativeEngine = internals.NativeEngine || null;
     this._rawOptions = { ...(options || {}) };
+    // Engine settings assigned at run time through `modelConfig`: above every option (the latest
+    // assignment wins), until a later configure() sets the same field again.
+    this._runtime = {};
     this._resolution = null; // resolved lazily so that the environment is read at first use
     this._engine = null;
     this._codec = null;
@@ -114,13 +118,18 @@ class AnomalyService extends EventEmitter {
   _resolve() {
     if (!this._resolution) {
       try {
-        this._resolution = { ok: resolveOptions(this._rawOptions, this._env) };
+        this._resolution = { ok: this._withRuntime(resolveOptions(this._rawOptions, this._env)) };
       } catch (error) {
         this._resolution = { error };
       }
     }
     if (this._resolution.error) throw this._resolution.error;
     return this._resolution.ok;
+  }
+
+  /** `resolved` with the run-time assignments applied on top. */
+  _withRuntime(resolved) {
+    return { ...resolved, engine: merge(resolved.engine, this._runtime) };
   }
 
   /**
@@ -137,7 +146,7 @@ class AnomalyService extends EventEmitter {
       } catch {
         // a bad logger: the console
       }
-      return { schedules: true, logger };
+      return { ...PACKAGE_DEFAULTS, logger };
     }
   }
 
@@ -233,12 +242,23 @@ class AnomalyService extends EventEmitter {
       } catch (err) {
         throw explainConfigError(err, sources);
       }
-      this._rawOptions = { ...this._rawOptions, engine: merge(this._rawOptions.engine || {}, patch) };
+      this._runtime = merge(this._runtime, patch);
       this._resolution = null;
       this._schedules.refresh();
       return;
     }
-    this.configure({ engine: merge(this._rawOptions.engine || {}, patch) });
+    // Before open: validated now, used at open, above the options that set the same field (an
+    // assignment that read back the old value would be a silent no-op).
+    const previous = this._runtime;
+    this._runtime = merge(this._runtime, patch);
+    this._resolution = null;
+    try {
+      this._engineConfig();
+    } catch (err) {
+      this._runtime = previous;
+      this._resolution = null;
+      throw err;
+    }
   }
 
   /**
@@ -252,27 +272,36 @@ class AnomalyService extends EventEmitter {
     if (!isPlainObject(options)) throw new TypeError('configure(options): options must be an object');
     if (this._closed) throw new AnomalyError(CODES.CLOSED, 'ml-anomaly service is closed');
     const next = { ...this._rawOptions, ...options };
-    const resolved = resolveOptions(next, this._env); // kinds and names, before committing
-    if (this._engine) {
-      const patch = resolveOptions(options, null).engine;
-      if (Object.keys(patch).length > 0) {
-        try {
-          this._engine.updateConfig(patch);
-        } catch (err) {
-          throw explainConfigError(err, resolved.sources);
+    const patch = resolveOptions(options, null).engine;
+    // What these options set replaces earlier run-time assignments of the same fields.
+    const previous = { raw: this._rawOptions, resolution: this._resolution, runtime: this._runtime };
+    const restore = () => {
+      this._rawOptions = previous.raw;
+      this._resolution = previous.resolution;
+      this._runtime = previous.runtime;
+    };
+    this._runtime = without(this._runtime, patch);
+    let resolved;
+    try {
+      resolved = this._withRuntime(resolveOptions(next, this._env)); // kinds and names, before committing
+      if (this._engine) {
+        if (Object.keys(patch).length > 0) {
+          try {
+            this._engine.updateConfig(patch);
+          } catch (err) {
+            throw explainConfigError(err, resolved.sources);
+          }
         }
-      }
-    } else {
-      const previous = { raw: this._rawOptions, resolution: this._resolution };
-      this._rawOptions = next;
-      this._resolution = { ok: resolved };
-      try {
+      } else {
+        this._rawOptions = next;
+        this._resolution = { ok: resolved };
         this._engineConfig(); // the engine's validation, when the addon can be loaded
-      } catch (err) {
-        this._rawOptions = previous.raw;
-        this._resolution = previous.resolution;
-        throw err;
       }
+    } catch (err) {
+      restore();
+      throw err;
+    }
+    if (!this._engine) {
       this._openFailure = null; // new options may open where the old ones failed
     }
     this._rawOptions = next;
