@@ -22,13 +22,10 @@
 //! | wrong length, NaN or ±Infinity                    | `TypeError` | `ML_ANOMALY_INVALID_INPUT` |
 //! | malformed, foreign, future or invalid bundle      | `Error`     | `ML_ANOMALY_MODEL`         |
 //!
-//! Every call is synchronous, less than a round trip through libuv's pool would cost. Measured
-//! through the package (547 KB fixture bundle of js-tests, 2-core EPYC shared with other jobs,
-//! best of 4 loops): `score` 13 µs (8 µs from a `Float64Array`), `predict` fast top 5 41 µs,
-//! fast top 59 0.2 ms, exact top 59 0.8 ms, `attribution` exact 0.5 ms, `fromJson` 10 ms. Most
-//! of a large result is napi building its JS objects; returning JSON text for JS to parse
-//! measured 1.5× faster for a 59-feature explanation and no faster for a score — not worth a
-//! second result contract.
+//! Every call is synchronous: each costs less than a round trip through libuv's pool would. Results
+//! are JS objects built by napi, not JSON text for JS to parse: JSON was faster only for large
+//! explanations and no faster for a score, not worth a second result contract (measured:
+//! docs/benchmarks.md, section "`NativeModel`" under "Through Node").
 //! The class holds one scoring `Workspace` and one vector buffer, so a warm `score` allocates
 //! nothing on the Rust side; napi's `&mut self` borrow is safe because JS cannot re-enter a
 //! synchronous call.

@@ -79,18 +79,33 @@ slots! {
     LEN = TOP + TOP_STRIDE * N_FEATURES;
 }
 
-/// Flag bits of [`slot::FLAGS`].
-pub const FLAG_ANOMALY: u32 = 1;
-pub const FLAG_FALLBACK: u32 = 2;
-pub const FLAG_SCORED: u32 = 4;
-/// The decision layer decided the action (the `DECISION_*` slots are valid).
-pub const FLAG_DECIDED: u32 = 8;
-/// The model is in learning mode: it enforces nothing above MONITOR.
-pub const FLAG_LEARNING: u32 = 16;
-/// The strict check denies this request.
-pub const FLAG_STRICT_DENIED: u32 = 32;
-/// The returned text is the summary, a newline, and the evidence in words.
-pub const FLAG_EVIDENCE_TEXT: u32 = 64;
+/// Declares the flag bits of [`slot::FLAGS`] once: the `FLAG_*` constants and the
+/// `(name, bit)` list that [`layout`] exports after the slots.
+macro_rules! flags {
+    ($($(#[$doc:meta])* $name:ident = $value:expr;)*) => {
+        $($(#[$doc])* pub const $name: u32 = $value;)*
+
+        /// Every flag bit as `(name, bit)`, exported by `layout()`.
+        const FLAG_BITS: &[(&str, u32)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
+flags! {
+    /// Flag bit of [`slot::FLAGS`]: the request is an anomaly.
+    FLAG_ANOMALY = 1;
+    /// The answer is a fallback, not a model's (the returned text is its error, if any).
+    FLAG_FALLBACK = 2;
+    /// Scored by a model: the score slots are valid.
+    FLAG_SCORED = 4;
+    /// The decision layer decided the action (the `DECISION_*` slots are valid).
+    FLAG_DECIDED = 8;
+    /// The model is in learning mode: it enforces nothing above MONITOR.
+    FLAG_LEARNING = 16;
+    /// The strict check denies this request.
+    FLAG_STRICT_DENIED = 32;
+    /// The returned text is the summary, a newline, and the evidence in words.
+    FLAG_EVIDENCE_TEXT = 64;
+}
 
 /// Entities of `DECISION_ENTITY`, by index.
 pub const ENTITIES: [EntityKind; 3] = EntityKind::ALL;
@@ -194,23 +209,14 @@ pub fn write(o: &PredictionOutcome, out: &mut [f64]) -> Option<String> {
     text
 }
 
-/// The layout as `(name, number)` pairs: every slot of [`slot`] and the flag bits
+/// The layout as `(name, number)` pairs: every slot of [`slot`], then every flag bit
 /// (`FLAG_ANOMALY`...). The package reads it when it opens the engine and decodes answers with
 /// it, so the layout is written only here.
 pub fn layout() -> Vec<(&'static str, u32)> {
-    let flags = [
-        ("FLAG_ANOMALY", FLAG_ANOMALY),
-        ("FLAG_FALLBACK", FLAG_FALLBACK),
-        ("FLAG_SCORED", FLAG_SCORED),
-        ("FLAG_DECIDED", FLAG_DECIDED),
-        ("FLAG_LEARNING", FLAG_LEARNING),
-        ("FLAG_STRICT_DENIED", FLAG_STRICT_DENIED),
-        ("FLAG_EVIDENCE_TEXT", FLAG_EVIDENCE_TEXT),
-    ];
     SLOTS
         .iter()
         .map(|&(name, index)| (name, index as u32))
-        .chain(flags)
+        .chain(FLAG_BITS.iter().copied())
         .collect()
 }
 

@@ -8,8 +8,7 @@ use std::f64::consts::TAU;
 
 use super::names::{idx, N_FEATURES};
 use super::session::SessionState;
-use super::state::WEEK_MS;
-use super::time::{LocalTime, MS_PER_DAY, MS_PER_MINUTE};
+use super::time::{LocalTime, MS_PER_DAY, MS_PER_MINUTE, WEEK_MS};
 use super::user::UserState;
 
 /// Durations are capped at 30 days (in seconds).

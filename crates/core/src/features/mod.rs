@@ -57,5 +57,6 @@ pub use extract::MAX_DURATION_S;
 pub use names::{feature_index, FEATURE_GROUPS, FEATURE_NAMES, N_FEATURES};
 pub use signals::{DerivedKind, DerivedSignals, SignalCategory};
 pub use snapshot::SnapshotWriter;
-pub use state::{BehaviorState, Observation, WEEK_MS};
+pub use state::{BehaviorState, Observation};
+pub use time::WEEK_MS;
 pub use window::{BURST_EVENTS, BURST_SPAN_MS, RATE_MINUTES, WINDOW};

@@ -3,10 +3,10 @@
 //!
 //! ## Why
 //! A service snapshots its state for restarts every few minutes while requests keep arriving.
-//! Serializing the whole state at once holds it for as long as that takes: 75 ms for a state
-//! at the default caps with full windows (10,000 sessions of 200 events, 34 MB;
-//! `cargo bench --bench features -- snapshot`), during which every request waits, and in Node
-//! the event loop with it. [`SnapshotWriter::step`] serializes a bounded number of entries per
+//! Serializing the whole state at once holds it for as long as that takes — tens of milliseconds
+//! for a state at the default caps with full windows (measured: docs/benchmarks.md, section
+//! "Features") — during which every request waits, and in Node the event loop with it.
+//! [`SnapshotWriter::step`] serializes a bounded number of entries per
 //! call instead; the caller takes its lock for each step and lets requests through between
 //! them.
 //!

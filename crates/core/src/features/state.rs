@@ -26,12 +26,9 @@ use super::normalize::{action_hash, domain, endpoint_hash, method_code, stable_h
 use super::session::SessionState;
 use super::signals::{DerivedKind, DerivedSignals, SignalRec};
 use super::tables::NONE_ID;
-use super::time::{LocalTime, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
+use super::time::{LocalTime, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, WEEK_MS};
 use super::user::{Located, UserState};
 use super::window::{EventRec, BURST_EVENTS, BURST_SPAN_MS, FLAG_ANOMALOUS, FLAG_BURST};
-
-/// Window of the weekly IP and device counts and of "new device".
-pub const WEEK_MS: i64 = 7 * MS_PER_DAY;
 
 /// What `observe` derived and did, besides writing the features. Plain `Copy` data: observing
 /// allocates nothing for it.

@@ -7,6 +7,8 @@ pub const MS_PER_SECOND: i64 = 1_000;
 pub const MS_PER_MINUTE: i64 = 60_000;
 pub const MS_PER_HOUR: i64 = 3_600_000;
 pub const MS_PER_DAY: i64 = 86_400_000;
+/// Window of the weekly IP and device counts and of "new device".
+pub const WEEK_MS: i64 = 7 * MS_PER_DAY;
 
 /// Local calendar facts of one instant.
 #[derive(Clone, Copy, Debug, PartialEq)]

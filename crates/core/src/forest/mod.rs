@@ -38,16 +38,12 @@
 //!   over: the order of the splits. A feature split where the path ends gets the whole final
 //!   jump even when an earlier split on another feature is what sent `x` there.
 //!
-//! Cost and agreement, measured on the 2-core dev machine while other builds ran (criterion,
-//! `cargo bench --bench forest`; default forest: 100 trees, psi 256, depth 12, 59 features):
-//! score ≈ 2 µs, Saabas ≈ 2.5 µs, TreeSHAP ≈ 0.30 ms per row (0.49 ms under heavier load).
-//! shap's C++ TreeExplainer, timed during that heavier load on scikit-learn forests of the same
-//! shape, took 5.8 ms at depth 12 and 1.35 ms at depth 8 (ours: 0.14 ms). On 50 rows of a
-//! realistic forest the two attributions have a mean Spearman rank correlation of 0.88 (min
-//! 0.75) and the same top feature for 28 of 50 rows; for 10 rows with three features pushed
-//! out of range, TreeSHAP's top feature is one of those three 10 times, Saabas' 7 times (test
-//! `saabas_tracks_tree_shap`). So: Saabas to rank and show on every request, TreeSHAP when an
-//! explanation must be exact (audits, the viewer, disputed blocks).
+//! Saabas costs about what scoring does and TreeSHAP about a hundred times more, still well under
+//! shap's own; the two rank features alike on most rows and TreeSHAP finds out-of-range
+//! features more often (test `saabas_tracks_tree_shap`; cost and agreement measured:
+//! docs/benchmarks.md, section "Saabas against TreeSHAP" under "The model"). So: Saabas to rank
+//! and show on every request, TreeSHAP when an explanation must be exact (audits, the viewer,
+//! disputed blocks).
 
 mod build;
 mod params;

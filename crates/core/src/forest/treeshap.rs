@@ -27,10 +27,10 @@
 //! branches have `o = 0`, where `1/f = 1/(z (1-t))` and the `z` cancels, and into a leaf
 //! `S / f = v · G_parent` (about half of all children are leaves).
 //!
-//! Measured (see the module docs of `forest`): 0.30-0.49 ms per row on the default forest,
-//! where shap's C++ Algorithm 2 took 5.8 ms on a scikit-learn forest of the same shape. Getting there
-//! took: specialising the cold edge (its `o = 0` is a literal after inlining, -35%), the leaf
-//! shortcut, lane arrays of exactly 2/4/6/8 points, and pairwise lane sums.
+//! Why the code looks the way it does: each of these measured faster — specialising the cold edge
+//! (its `o = 0` is a literal after inlining), the leaf shortcut, lane arrays of exactly 2/4/6/8
+//! points, and pairwise lane sums (measured, with shap's C++ Algorithm 2 beside it:
+//! docs/benchmarks.md, section "Saabas against TreeSHAP" under "The model").
 
 // Lane loops index several fixed-size arrays in lockstep; `for j in 0..N` says so best.
 #![allow(clippy::needless_range_loop)]
