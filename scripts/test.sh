@@ -14,7 +14,9 @@
 #   4. builds         the native addon and the viewer's WebAssembly
 #   5. JavaScript     npm test: the package through real Express servers over real HTTP, the
 #                     viewer in headless Chromium, wasm/native parity
-#   6. demo           scripts/demo.sh end to end (DEMO_EXIT=1)
+#   6. packages       scripts/install-test.sh: every package packed, sizes against the budget,
+#                     publish dry-run, installed offline into a fresh app without Rust (Node 20, 22)
+#   7. demo           scripts/demo.sh end to end (DEMO_EXIT=1)
 #
 # Environment: CARGO_TARGET_DIR is honoured; TEST_SKIP_DEMO=1 skips step 6.
 set -euo pipefail
@@ -32,31 +34,34 @@ cd "$root"
 started=$SECONDS
 step() { log "== $1 ($((SECONDS - started))s)"; }
 
-step "1/6 setup"
+step "1/7 setup"
 bash scripts/setup.sh
 
 cargo="$(host_cargo)" || die "cargo not found"
 export RUSTC="$(host_rustc)"
 
-step "2/6 Rust: fmt, clippy, rustdoc and cargo test --workspace"
+step "2/7 Rust: fmt, clippy, rustdoc and cargo test --workspace"
 "$cargo" fmt --all --check
 "$cargo" clippy --workspace --all-targets --quiet -- -D warnings
 # the crate docs are the design notes (ARCHITECTURE.md points into them): no broken links
 RUSTDOCFLAGS="-D warnings" "$cargo" doc --workspace --no-deps --quiet
 "$cargo" test --workspace --quiet
 
-step "3/6 wasm32 gate for anomaly-core"
+step "3/7 wasm32 gate for anomaly-core"
 bash scripts/check-wasm-core.sh
 
-step "4/6 builds: native addon, viewer (WebAssembly)"
+step "4/7 builds: native addon, viewer (WebAssembly)"
 bash scripts/build-addon.sh
 bash scripts/build-viewer.sh --no-npm
 
-step "5/6 JavaScript: npm test (HTTP, headless Chromium, parity)"
+step "5/7 JavaScript: npm test (HTTP, headless Chromium, parity)"
 npm test --silent
 
+step "6/7 packages: pack, install into a fresh app, run"
+bash scripts/install-test.sh
+
 if [ "${TEST_SKIP_DEMO:-0}" != 1 ]; then
-    step "6/6 demo, end to end"
+    step "7/7 demo, end to end"
     DEMO_EXIT=1 DEMO_SKIP_NPM=1 PORT="${DEMO_PORT:-3917}" bash scripts/demo.sh
 fi
 

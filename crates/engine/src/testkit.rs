@@ -1,4 +1,9 @@
-//! Seeded request traffic for the engine's tests and benchmarks (not part of the API).
+//! Seeded request traffic and the small configuration shared by the engine's tests and
+//! benchmarks (not part of the API).
+//!
+//! The configuration ([`small_config`], [`feed`], [`T0`], [`H`]) is written once here for the
+//! engine's unit tests and the integration tests in `tests/`; where one of them needs something
+//! else (a context on every request, learning mode off) it says so at its call site.
 //!
 //! A population of users browsing an expense app, *stationary* over weeks so that "no drift"
 //! means something: sessions start as a Poisson process (`sessions_per_day`, at any hour of
@@ -11,8 +16,55 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use std::sync::Arc;
+
 use anomaly_core::features::{GeoPoint, RequestEvent, Sensitivity};
 use rand::Rng as _;
+
+use crate::outcome::PredictionOutcome;
+use crate::{Engine, EngineConfig};
+
+/// Start of the tests' traffic (November 2023), in ms since the epoch.
+pub const T0: i64 = 1_700_000_000_000;
+/// One hour, in ms.
+pub const H: i64 = 3_600_000;
+
+/// A small, fast configuration over the store at `store_path`: 20 trees of 64 rows, an
+/// autoencoder of 8 units trained for 5 epochs, training from 200 samples and only when asked, a
+/// drift window of 400 vectors judged from 100 current rows, seed 7.
+pub fn small_config(store_path: &str) -> EngineConfig {
+    let mut c = EngineConfig {
+        store_path: store_path.to_string(),
+        ..EngineConfig::default()
+    };
+    c.isolation_forest.n_trees = 20;
+    c.isolation_forest.sample_size = 64;
+    c.autoencoder.params.epochs = 5;
+    c.autoencoder.params.encoding_dim = 8;
+    c.retraining.min_samples_for_training = 200;
+    c.retraining.auto_train = false;
+    c.retraining.drift_window = 400;
+    c.drift.min_current_rows = 100;
+    c.seed = 7;
+    c
+}
+
+/// Predicts the next `n` events of `traffic`, each with `context` as its request context, and
+/// returns the outcomes. Panics when a prediction fails: the traffic is valid by construction.
+pub fn feed(
+    engine: &Engine,
+    traffic: &mut Traffic,
+    n: usize,
+    context: Option<&str>,
+) -> Vec<Arc<PredictionOutcome>> {
+    (0..n)
+        .map(|_| {
+            engine
+                .predict(traffic.next_event(), context.map(str::to_string))
+                .unwrap_or_else(|e| panic!("predicting test traffic: {e}"))
+        })
+        .collect()
+}
 
 const ENDPOINTS: [(&str, &str, Sensitivity); 8] = [
     ("/api/expenses", "GET", Sensitivity::Low),

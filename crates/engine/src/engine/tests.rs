@@ -13,37 +13,25 @@ use anomaly_core::policy::Action;
 use super::*;
 use crate::outcome::{SkipReason, TrainOutcome, TrainReason};
 use crate::records::Feedback;
-use crate::testkit::Traffic;
-
-const T0: i64 = 1_700_000_000_000;
-const H: i64 = 3_600_000;
+use crate::testkit::{self, Traffic, H, T0};
 /// Requests before the first training in most tests: about ten days of traffic.
 const WARMUP: usize = 1000;
 
+/// The testkit's small configuration in memory, with one adjustment for the unit tests.
 pub(crate) fn small_config() -> EngineConfig {
-    let mut c = EngineConfig::in_memory();
-    c.isolation_forest.n_trees = 20;
-    c.isolation_forest.sample_size = 64;
-    c.autoencoder.params.epochs = 5;
-    c.autoencoder.params.encoding_dim = 8;
-    c.retraining.min_samples_for_training = 200;
-    c.retraining.auto_train = false;
-    c.retraining.drift_window = 400;
-    c.drift.min_current_rows = 100;
+    let mut c = testkit::small_config(crate::config::MEMORY_STORE);
     // The tests' traffic spans minutes of 20 users: act on it (learning mode has its own tests).
     c.prediction.learning = crate::config::LearningConfig {
         min_days: 0.0,
         min_users: 1,
         min_sessions: 0,
     };
-    c.seed = 7;
     c
 }
 
+/// The testkit's `feed`, without a request context.
 fn feed(engine: &Engine, traffic: &mut Traffic, n: usize) -> Vec<Arc<PredictionOutcome>> {
-    (0..n)
-        .map(|_| engine.predict(traffic.next_event(), None).unwrap())
-        .collect()
+    testkit::feed(engine, traffic, n, None)
 }
 
 /// An engine with version 1 trained on `WARMUP` requests of 20 users; returns their outcomes.
