@@ -149,15 +149,21 @@ fn a_restarted_engine_continues_exactly_where_it_stopped() {
     }
 }
 
-#[test]
-fn a_snapshot_under_another_state_configuration_is_discarded_with_a_warning() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = temp_store(&dir, "store.sqlite");
+/// A store in `dir` that a closed engine left with 30 requests of 5 users (and their snapshot),
+/// and the traffic to go on with.
+fn closed_store_with_sessions(dir: &tempfile::TempDir) -> (String, Traffic) {
+    let path = temp_store(dir, "store.sqlite");
     let engine = Engine::open(config(&path)).unwrap();
     let mut traffic = Traffic::new(1, 5, T0);
     feed(&engine, &mut traffic, 30);
     engine.close().unwrap();
-    drop(engine);
+    (path, traffic)
+}
+
+#[test]
+fn a_snapshot_under_another_state_configuration_is_discarded_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = closed_store_with_sessions(&dir);
     let mut config = small_config(&path);
     config.state.max_sessions = 17;
     let engine = Engine::open(config).unwrap();
@@ -180,12 +186,7 @@ fn a_snapshot_under_another_state_configuration_is_discarded_with_a_warning() {
 #[test]
 fn an_unreadable_snapshot_is_discarded_logged_and_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let path = temp_store(&dir, "store.sqlite");
-    let engine = Engine::open(config(&path)).unwrap();
-    let mut traffic = Traffic::new(1, 5, T0);
-    feed(&engine, &mut traffic, 30);
-    engine.close().unwrap();
-    drop(engine);
+    let (path, mut traffic) = closed_store_with_sessions(&dir);
     for garbage in [
         b"not a snapshot at all".to_vec(),
         // the frame's magic with a length running past the end
